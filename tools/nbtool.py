@@ -58,7 +58,7 @@ def show(path, dest=None):
                 if 'image/png' in d: print(f'>> [png {len(d["image/png"]) * 3 // 4 // 1024} KB]')
                 elif 'text/plain' in d: print('>>', ''.join(d['text/plain']).rstrip())
 
-def run(path, flags=''):
+def run(path, flags='', timing=0):
     from execnb.shell import CaptureShell
     from execnb.nbio import read_nb, write_nb
     from nbdev.config import get_config
@@ -77,12 +77,21 @@ def run(path, flags=''):
     shell = CaptureShell(path, mpl_format='png')
     start = time.time()
     cwd = os.getcwd(); os.chdir(path.parent)
+    times = {}
+    def pre(c):
+        if c.cell_type != 'code' or c.idx_ in skipped: return True
+        times[c.idx_] = time.time()
+    def post(c):
+        if c.idx_ in times: times[c.idx_] = time.time() - times[c.idx_]
     try:
-        shell.run_all(nb, exc_stop=True, preproc=lambda c: c.cell_type != 'code' or c.idx_ in skipped)
+        shell.run_all(nb, exc_stop=True, preproc=pre, postproc=post)
     finally:
         os.chdir(cwd)
         write_nb(nb, path)
     print(f'{path.name}: ran in {time.time() - start:.1f}s, skipped {len(skipped)} flagged cells')
+    if timing:
+        for i, t in sorted(times.items(), key=lambda o: -o[1])[:timing]:
+            print(f'  cell {i:3}: {t:6.2f}s  {nb.cells[i].source.splitlines()[0][:70] if nb.cells[i].source else ""}')
     subprocess.run(['nbdev_clean', '--fname', str(path)], check=True)
 
 if __name__ == '__main__':
@@ -90,6 +99,7 @@ if __name__ == '__main__':
     p.add_argument('cmd', choices=['topy', 'frompy', 'run', 'show'])
     p.add_argument('src'); p.add_argument('dest', nargs='?')
     p.add_argument('--flags', default='', help='test flags to run anyway (run only)')
+    p.add_argument('--timing', type=int, default=0, help='print the N slowest cells (run only)')
     a = p.parse_args()
-    if a.cmd == 'run': run(a.src, a.flags)
+    if a.cmd == 'run': run(a.src, a.flags, a.timing)
     else: globals()[a.cmd](a.src, a.dest)
