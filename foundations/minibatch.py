@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .backprop import Lin, Model, Module, Relu
-from .data import get_mnist
+from .data import MNISTError, get_mnist
 from .fully_connected import init_kaiming, init_xavier, normalize
 
 # %% auto #0
@@ -366,7 +366,8 @@ def train_cli(argv: list[str] | None = None) -> None:
     if a.workers < 0: p.error(f"--workers must be >= 0, got {a.workers}")
     if a.threads < 1: p.error(f"--threads must be >= 1, got {a.threads}")
     torch.set_num_threads(a.threads)
-    x_train, y_train, x_valid, y_valid = get_mnist(a.data_dir)
+    try: x_train, y_train, x_valid, y_valid = get_mnist(a.data_dir)
+    except MNISTError as e: p.exit(1, f"foundations_train: no MNIST data: {e}\n")
     mean, std = x_train.mean(), x_train.std()
     train_ds = Dataset(normalize(x_train, mean, std), y_train)
     valid_ds = Dataset(normalize(x_valid, mean, std), y_valid)

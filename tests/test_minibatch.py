@@ -216,6 +216,14 @@ def test_train_cli_rejects_bad_options(capsys):
         assert e.value.code == 2
     assert "--lr must be > 0" in capsys.readouterr().err
 
+def test_train_cli_bad_data_is_a_clear_error_not_a_traceback(tmp_path, capsys):
+    (tmp_path / MNIST_FILE).write_bytes(b"not a gzip file")         # a corrupt file: no download is attempted
+    with pytest.raises(SystemExit) as e: mb.train_cli(["--data-dir", str(tmp_path), "--epochs", "1"])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("foundations_train: no MNIST data:") and str(tmp_path) in err and "Traceback" not in err
+    assert (tmp_path / MNIST_FILE).read_bytes() == b"not a gzip file"  # the user's file is left alone
+
 @needs_mnist
 @pytest.mark.skipif(shutil.which("foundations_train") is None, reason="the console script is not installed")
 def test_console_script_runs():
