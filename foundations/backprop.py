@@ -54,13 +54,13 @@ def relu_grad(inp: Tensor, out: Tensor) -> None:
     if inp.shape != out.shape: raise ValueError(f"relu_grad: inp {_shape(inp)} and out {_shape(out)} must have the same shape")
     inp.g = torch.ops.aten.threshold_backward(g, inp, 0)    # = torch.where(inp > 0, g, 0.), fused into one pass
 
-def lin_grad(inp: Tensor, out: Tensor, w: Tensor, b: Tensor) -> None:
-    "Set `inp.g`, `w.g` and `b.g` from `out.g` for `out = inp @ w + b`."
+def lin_grad(inp: Tensor, out: Tensor, w: Tensor, b: Tensor, input_grad: bool = True) -> None:
+    "Set `w.g`, `b.g` and (unless `input_grad=False`) `inp.g` from `out.g` for `out = inp @ w + b`."
     g = _grad_of(out, "lin_grad")
     if inp.ndim != 2 or w.ndim != 2 or g.shape != (inp.shape[0], w.shape[1]) or inp.shape[1] != w.shape[0]:
         raise ValueError(f"lin_grad: expected inp (n, n_in), w (n_in, n_out), out (n, n_out), got inp {_shape(inp)}, "
                          f"w {_shape(w)}, out {_shape(out)}")
-    inp.g = g @ w.T
+    if input_grad: inp.g = g @ w.T          # a first layer's input is the data: its gradient is never used
     w.g = inp.T @ g
     b.g = g.sum(0)
 
@@ -134,11 +134,7 @@ class Lin(Module):
 
     def forward(self, inp: Tensor) -> Tensor: return lin(inp, self.w, self.b)
 
-    def bwd(self, out: Tensor, inp: Tensor) -> None:
-        g = _grad_of(out, "Lin")
-        if self.input_grad: inp.g = g @ self.w.T       # the first layer does not need it: skip the biggest matmul
-        self.w.g = inp.T @ g
-        self.b.g = g.sum(0)
+    def bwd(self, out: Tensor, inp: Tensor) -> None: lin_grad(inp, out, self.w, self.b, self.input_grad)
 
     def named_parameters(self) -> list[tuple[str, Tensor]]: return [("w", self.w), ("b", self.b)]
     def __repr__(self): return f"Lin({self.w.shape[0]} -> {self.w.shape[1]})"
@@ -262,7 +258,7 @@ class LinearLayer(nn.Module):
     def __init__(self, n_in: int, n_out: int, generator: torch.Generator | int | None = None,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
-        self.weight = nn.Parameter(init_kaiming(n_in, n_out, generator=generator).to(dtype))
+        self.weight = nn.Parameter(init_kaiming(n_in, n_out, generator=generator, dtype=dtype))
         self.bias = nn.Parameter(torch.zeros(n_out, dtype=dtype))
 
     def forward(self, x: Tensor) -> Tensor: return lin(x, self.weight, self.bias)

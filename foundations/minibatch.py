@@ -167,12 +167,15 @@ def _check_batch_size(batch_size, who: str) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"{who}: batch_size must be an integer >= 1, got {batch_size!r}")
 
+def _seed_or_draw(seed: int | None) -> int:
+    "`seed`, or if it is None one drawn from PyTorch's global generator (so `torch.manual_seed` makes it reproducible)."
+    return int(torch.randint(0, 2**62, (1,))) if seed is None else seed
+
 class Sampler:
     "Indices `0..n-1` in order, or (`shuffle=True`) in a new random order every epoch; the orders are reproducible from `seed`."
     def __init__(self, n_or_ds, shuffle: bool = False, seed: int | None = None):
         self.n, self.shuffle = _n_items(n_or_ds, "Sampler"), shuffle
-        if seed is None: seed = int(torch.randint(0, 2**62, (1,)))     # from the global RNG: torch.manual_seed fixes it
-        self.gen = torch.Generator().manual_seed(seed)
+        self.gen = torch.Generator().manual_seed(_seed_or_draw(seed))
 
     def __len__(self) -> int: return self.n
     def __iter__(self) -> Iterator[int]:
@@ -334,8 +337,7 @@ def get_dls(train_ds, valid_ds, bs: int = 64, seed: int | None = None, num_worke
 def get_model(n_in: int = 784, nh: int = 50, n_out: int = 10, lr: float = 0.3, seed: int | None = None,
               autograd: bool = True) -> tuple:
     "The `n_in`-`nh`-`n_out` ReLU net and its SGD `Optimizer`: an `nn.Sequential`, or (`autograd=False`) our `Model` with `CrossEntropy`."
-    if seed is None: seed = int(torch.randint(0, 2**62, (1,)))
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(_seed_or_draw(seed))
     l1, l2 = _linear(n_in, nh, True, g), _linear(nh, n_out, False, g)
     if autograd:
         model = nn.Sequential(l1, nn.ReLU(), l2)
@@ -372,11 +374,12 @@ def train_cli(argv: list[str] | None = None) -> None:
     train_ds = Dataset(normalize(x_train, mean, std), y_train)
     valid_ds = Dataset(normalize(x_valid, mean, std), y_valid)
     train_dl, valid_dl = get_dls(train_ds, valid_ds, a.bs, seed=a.seed, num_workers=a.workers)
-    model, opt = get_model(x_train.shape[1], 50, int(y_train.max()) + 1, lr=a.lr, seed=a.seed, autograd=not a.no_autograd)
+    n_in, nh, n_out = x_train.shape[1], 50, int(y_train.max()) + 1
+    model, opt = get_model(n_in, nh, n_out, lr=a.lr, seed=a.seed, autograd=not a.no_autograd)
     if not a.quiet:
         how = "our backward pass (no autograd)" if a.no_autograd else "autograd"
         sched = "constant" if a.constant_lr else "warm-up + linear decay"
-        print(f"foundations_train: {x_train.shape[1]}-50-{int(y_train.max()) + 1} net, {how}, {a.epochs} epoch{'s' * (a.epochs > 1)}, bs {a.bs}, "
+        print(f"foundations_train: {n_in}-{nh}-{n_out} net, {how}, {a.epochs} epoch{'s' * (a.epochs > 1)}, bs {a.bs}, "
               f"lr {a.lr:g} ({sched}), seed {a.seed}, {len(train_ds)} train / {len(valid_ds)} valid images")
     hist = fit(a.epochs, model, cross_entropy, opt, train_dl, valid_dl,
                lr_sched=None if a.constant_lr else warmup_linear, progress=not a.quiet)
