@@ -17,7 +17,7 @@ import torch
 from numba import cuda, njit, prange
 
 # %% auto #0
-__all__ = ['TPB', 'MATMUL_VARIANTS', 'check_matmul_args', 'matmul_loops', 'time_fn', 'time_interleaved', 'format_time',
+__all__ = ['TPB', 'MATMUL_VARIANTS', 'check_matmul_args', 'matmul_loops', 'format_time', 'Timing', 'time_interleaved', 'time_fn',
            'matmul_elementwise', 'matmul_broadcast', 'matmul_einsum', 'matmul_numba', 'matmul_tiled', 'matmul_cuda',
            'BenchRow', 'bench_matmul', 'format_bench', 'plot_bench', 'bench_cli']
 
@@ -50,39 +50,76 @@ def matmul_loops(a, b) -> torch.Tensor:
             for p in range(k): c[i, j] += a[i, p] * b[p, j]
     return c
 
-# %% ../nbs/01_matmul.ipynb #89b6e6a8
-def time_fn(f, *args, warmup: int = 1, repeats: int | None = None, budget: float = 0.5, max_repeats: int = 200) -> float:
-    "Median wall time of `f(*args)` in seconds over `repeats` runs (or as many as fit in `budget` seconds), after `warmup` calls."
-    for _ in range(warmup): f(*args)
-    times, start = [], time.perf_counter()
-    while True:
-        t0 = time.perf_counter(); f(*args); times.append(time.perf_counter() - t0)
-        if len(times) >= (repeats or max_repeats): break
-        if repeats is None and time.perf_counter() - start >= budget: break
-    return statistics.median(times)
-
-def time_interleaved(fs, *args, budget: float = 0.5, group: int = 3) -> list:
-    "Median times of each function in `fs` on `args`, run in alternating turns so they share the machine's conditions."
-    for f in fs: f(*args)                                  # warm-up: compile, allocate, fill the caches
-    est = []
-    for f in fs:
-        t0 = time.perf_counter(); f(*args); est.append(time.perf_counter() - t0)
-    # one turn of a function lasts about budget/10: many calls of a fast one, at least `group`, one call of a slow one
-    calls = [1 if t > budget / 10 else max(group, min(1000, int(budget / 10 / max(t, 1e-9)))) for t in est]
-    times, start = [[] for _ in fs], time.perf_counter()
-    while True:
-        for f, n, ts in zip(fs, calls, times):
-            for r in range(n):
-                t0 = time.perf_counter(); f(*args); dt = time.perf_counter() - t0
-                if r > 0 or n == 1: ts.append(dt)      # a turn's first call pays for switching from the other function
-        if time.perf_counter() - start >= budget: break
-    return [statistics.median(ts) for ts in times]
-
+# %% ../nbs/01_matmul.ipynb #5f0c1a01
 def format_time(seconds: float) -> str:
     "A duration with a readable unit: `1.07 s`, `1.7 ms`, `14.2 µs`."
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale: return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
+
+# %% ../nbs/01_matmul.ipynb #5f0c1a03
+class Timing(float):
+    "The median time per call in seconds (it is a float), keeping the time of every round it was measured in."
+    def __new__(cls, times):
+        times = tuple(float(t) for t in times)
+        if not times: raise ValueError("Timing: needs at least one measured time")
+        t = super().__new__(cls, statistics.median(times))
+        t.times = times
+        return t
+
+    @property
+    def spread(self) -> tuple:
+        "The fastest and the slowest round."
+        return min(self.times), max(self.times)
+
+    def ratio(self, ref: "Timing") -> float:
+        "Median over rounds of this time over `ref`'s time in the same round (ratios of paired measurements)."
+        if not isinstance(ref, Timing) or len(ref.times) != len(self.times):
+            raise ValueError("Timing.ratio: `ref` must be a Timing measured in the same rounds "
+                             "(both from one time_interleaved call)")
+        return statistics.median(t / r for t, r in zip(self.times, ref.times))
+
+    def __repr__(self):
+        lo, hi = self.spread
+        return f"Timing({format_time(self)}, {len(self.times)} rounds, {format_time(lo)} to {format_time(hi)})"
+
+# %% ../nbs/01_matmul.ipynb #5f0c1a05
+def time_interleaved(fs, *args, rounds: int = 7, warmup: int = 1, min_turn: float = 2e-3,
+                     max_calls: int = 10_000) -> list:
+    "Time each function of `fs` on `args` in `rounds` alternating rounds, after `warmup` calls; one `Timing` each."
+    fs = list(fs) if not callable(fs) else [fs]
+    if not fs or not all(callable(f) for f in fs):
+        raise TypeError(f"time_interleaved: `fs` must be a non-empty list of functions, got {fs!r}")
+    for name, v, lo in (("rounds", rounds, 1), ("warmup", warmup, 0), ("max_calls", max_calls, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"time_interleaved: `{name}` must be an integer >= {lo}, got {v!r}")
+    if not (isinstance(min_turn, (int, float)) and math.isfinite(min_turn) and min_turn >= 0):
+        raise ValueError(f"time_interleaved: `min_turn` must be a finite number of seconds >= 0, got {min_turn!r}")
+    for f in fs:
+        for _ in range(warmup): f(*args)
+    calls = []                                      # calls per turn: enough to last min_turn
+    for f in fs:
+        n = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(n): f(*args)
+            dt = time.perf_counter() - t0
+            if dt >= min_turn or n >= max_calls: break
+            n = min(max_calls, max(2 * n, int(n * min_turn / max(dt, 1e-9)) + 1))
+        calls.append(n)
+    times = [[] for _ in fs]
+    for r in range(rounds):
+        for i in [(r + j) % len(fs) for j in range(len(fs))]:   # the order rotates from round to round
+            f, n = fs[i], calls[i]
+            t0 = time.perf_counter()
+            for _ in range(n): f(*args)
+            times[i].append((time.perf_counter() - t0) / n)
+    return [Timing(ts) for ts in times]
+
+# %% ../nbs/01_matmul.ipynb #5f0c1a08
+def time_fn(f, *args, rounds: int = 7, warmup: int = 1, min_turn: float = 2e-3) -> Timing:
+    "The `Timing` of `f(*args)` alone: `time_interleaved` with one function."
+    return time_interleaved([f], *args, rounds=rounds, warmup=warmup, min_turn=min_turn)[0]
 
 # %% ../nbs/01_matmul.ipynb #cf28cf52
 def matmul_elementwise(a, b) -> torch.Tensor:
