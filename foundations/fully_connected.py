@@ -17,31 +17,103 @@ __all__ = ['normalize', 'test_near_zero', 'lin', 'relu', 'ActivationStats', 'act
            'mse']
 
 # %% ../nbs/02_fully_connected.ipynb #7f033a03
-def normalize(x: Tensor, mean: float | Tensor, std: float | Tensor) -> Tensor:
-    "Return `(x - mean) / std`; `std` must be positive (a number or a tensor that broadcasts with `x`)."
-    if not (torch.as_tensor(std) > 0).all():
-        raise ValueError(f"normalize: std must be > 0, got {std!r}; pass the training set's std, e.g. x_train.std()")
+def _float_input(who: str,  # the caller's name, which starts every message
+                 name: str,  # the argument's name, for the messages
+                 x: Tensor,  # a tensor of any real dtype
+                ) -> Tensor:  # `x` itself if floating point, else converted to the default float dtype
+    "Refuse what is not a real tensor; return integer and bool tensors as floats."
+    if not isinstance(x, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(x).__name__}")
+    if x.is_complex(): raise TypeError(f"{who}: {name} must be real, got the complex dtype {x.dtype}")
+    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+
+# %% ../nbs/02_fully_connected.ipynb #b6eebdb7
+def _statistic(who: str,  # the caller's name, which starts every message
+               name: str,  # the statistic's name (`mean`, `std`), for the messages
+               v: float | Tensor,  # a number or a tensor
+               x: Tensor,  # the tensor that `v` will be broadcast against
+              ) -> Tensor:  # `v` as a tensor of `x`'s dtype
+    "Return the statistic `v` as a tensor of `x`'s dtype: finite, and broadcasting to `x`'s shape without growing it."
+    if isinstance(v, bool) or not isinstance(v, (int, float, Tensor)):
+        raise TypeError(f"{who}: {name} must be a number or a tensor, got {type(v).__name__}")
+    t = torch.as_tensor(v, dtype=x.dtype)
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{who}: {name} must be finite, got {v!r}; compute it on the training set, e.g. x_train.{name}()")
+    try: grown = torch.broadcast_shapes(x.shape, t.shape) != x.shape
+    except RuntimeError: grown = True
+    if grown:
+        raise ValueError(f"{who}: {name} of shape {tuple(t.shape)} does not broadcast to the input's shape "
+                         f"{tuple(x.shape)}; use one number, or one value per feature (shape ({x.shape[-1] if x.ndim else 1},))")
+    return t
+
+# %% ../nbs/02_fully_connected.ipynb #725b7256
+def normalize(x: Tensor,  # inputs of any shape; integer pixels are converted to float first
+              mean: float | Tensor,  # the training set's mean: a number, or a tensor that broadcasts with `x`
+              std: float | Tensor,  # the training set's std: positive and finite, a number or a broadcasting tensor
+             ) -> Tensor:  # `(x - mean) / std`, the shape of `x`
+    "Put `x` on the training set's scale: subtract its `mean` and divide by its `std`."
+    x = _float_input("normalize", "x", x)
+    mean, std = _statistic("normalize", "mean", mean, x), _statistic("normalize", "std", std, x)
+    if not (std > 0).all():
+        raise ValueError(f"normalize: std must be > 0, got {std}; pass the training set's std, e.g. x_train.std()")
     return (x - mean) / std
 
-def test_near_zero(a, tol: float = 1e-3) -> None:
-    "Assert that `abs(a) < tol`, showing the value when it is not."
+# %% ../nbs/02_fully_connected.ipynb #7c9c2502
+def test_near_zero(a: float | Tensor,  # a number or a one-element tensor
+                   tol: float = 1e-3,  # how close to 0 `a` must be: positive and finite
+                  ) -> None:  # nothing; raises AssertionError, showing `a`, when `abs(a) >= tol`
+    "Assert that `abs(a) < tol`, showing the value when it is not (so NaN always fails)."
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < math.inf:
+        raise ValueError(f"test_near_zero: tol must be a positive finite number, got {tol!r}")
+    if isinstance(a, Tensor) and a.numel() != 1:
+        raise ValueError(f"test_near_zero: a must be a number or a one-element tensor, got shape {tuple(a.shape)}")
     assert abs(float(a)) < tol, f"near zero: expected |a| < {tol}, got {float(a)}"
 
-# %% ../nbs/02_fully_connected.ipynb #63b211bb
-def lin(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
-    "A linear layer `x @ w + b` for `x` of shape `(n, n_in)`, `w` of shape `(n_in, n_out)`, `b` of shape `(n_out,)`."
-    if x.ndim != 2 or w.ndim != 2:
-        raise ValueError(f"lin: expected x (n, n_in) and w (n_in, n_out), got shapes {tuple(x.shape)} and {tuple(w.shape)}")
-    if x.shape[1] != w.shape[0]:
-        raise ValueError(f"lin: x has {x.shape[1]} features but w expects {w.shape[0]}: shapes {tuple(x.shape)} and "
-                         f"{tuple(w.shape)} (w must be (n_in, n_out), the transpose of nn.Linear's weight)")
-    if tuple(b.shape) != (w.shape[1],):
-        raise ValueError(f"lin: b must have shape ({w.shape[1]},) to match w {tuple(w.shape)}, got {tuple(b.shape)}")
-    return x @ w + b
+test_near_zero.__test__ = False   # a helper, not a test: pytest must not collect it when a test module imports it
 
-def relu(x: Tensor) -> Tensor:
+# %% ../nbs/02_fully_connected.ipynb #63b211bb
+def _check_lin(who: str,  # the caller's name, which starts every message
+               w: Tensor,  # weights, shape (n_in, n_out), floating point
+               b: Tensor,  # bias, shape (n_out,), w's dtype
+               x: Tensor = None,  # inputs, shape (n, n_in), w's dtype; None when there is no input to check
+              ) -> None:  # nothing; raises TypeError or ValueError naming the argument and its shape
+    "Check the arguments of a linear layer `x @ w + b`: tensors of one floating dtype and shapes that fit exactly."
+    named = [("w", w), ("b", b)] + ([("x", x)] if x is not None else [])
+    for name, t in named:
+        if not isinstance(t, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(t).__name__}")
+    if not w.is_floating_point(): raise TypeError(f"{who}: w must be floating point, got {w.dtype}; use w.float()")
+    for name, t in named[1:]:
+        if t.dtype != w.dtype:
+            raise TypeError(f"{who}: {name} has dtype {t.dtype} but w has {w.dtype}; convert it with {name}.to(w.dtype)")
+    if w.ndim != 2: raise ValueError(f"{who}: w must be 2-D (n_in, n_out), got shape {tuple(w.shape)}")
+    n_in, n_out = w.shape
+    transposed = (f"; w {tuple(w.shape)} looks like nn.Linear's (n_out, n_in) weight: "
+                  f"ours is its transpose (n_in, n_out), pass w.T")
+    if tuple(b.shape) != (n_out,):
+        raise ValueError(f"{who}: b must have shape ({n_out},) to match w {tuple(w.shape)} = (n_in, n_out), "
+                         f"got {tuple(b.shape)}" + (transposed if tuple(b.shape) == (n_in,) else ""))
+    if x is None: return
+    if x.ndim != 2:
+        raise ValueError(f"{who}: x must be 2-D (n, n_in) = (n, {n_in}), got shape {tuple(x.shape)}"
+                         + ("; one sample needs a batch axis: x[None]" if tuple(x.shape) == (n_in,) else ""))
+    if x.shape[1] != n_in:
+        raise ValueError(f"{who}: x has {x.shape[1]} features but w expects {n_in}: shapes x {tuple(x.shape)} "
+                         f"and w {tuple(w.shape)}" + (transposed if x.shape[1] == n_out else ""))
+
+# %% ../nbs/02_fully_connected.ipynb #69ebd857
+def lin(x: Tensor,  # inputs, shape (n, n_in)
+        w: Tensor,  # weights, shape (n_in, n_out): the transpose of nn.Linear's weight
+        b: Tensor,  # bias, shape (n_out,)
+       ) -> Tensor:  # outputs, shape (n, n_out)
+    "A linear layer `x @ w + b` whose arguments must fit exactly: no accidental broadcasting."
+    _check_lin("lin", w, b, x)
+    return x@w + b
+
+# %% ../nbs/02_fully_connected.ipynb #5ecd8347
+def relu(x: Tensor,  # any shape, any real dtype
+        ) -> Tensor:  # `x` with its negative entries replaced by 0: same shape and dtype
     "Rectified linear unit: negatives become 0."
-    return x.clamp_min(0.)
+    if not isinstance(x, Tensor): raise TypeError(f"relu: x must be a tensor, got {type(x).__name__}")
+    return x.clamp_min(0)
 
 # %% ../nbs/02_fully_connected.ipynb #5c728c11
 @dataclass
@@ -106,16 +178,33 @@ def init_kaiming(n_in: int, n_out: int, mode: str = "fan_in", generator: torch.G
     return torch.randn(n_in, n_out, generator=_as_generator(generator), dtype=dtype) * std
 
 # %% ../nbs/02_fully_connected.ipynb #c9e20b78
-def _as_column(t: Tensor, name: str) -> Tensor:
-    "Return `t` of shape `(n,)` or `(n, 1)` as `(n,)`, or raise an error naming its shape."
-    if t.ndim == 1: return t
-    if t.ndim == 2 and t.shape[1] == 1: return t[:, 0]
-    raise ValueError(f"mse: {name} must have shape (n,) or (n, 1), got {tuple(t.shape)}")
-
-def mse(output: Tensor, targ: Tensor) -> Tensor:
-    "Mean squared error between `output` and `targ`, each of shape `(n,)` or `(n, 1)`; never broadcasts to `(n, n)`."
-    out, t = _as_column(output, "output"), _as_column(targ, "targ")
-    if out.shape[0] != t.shape[0]:
-        raise ValueError(f"mse: output has {out.shape[0]} rows but targ has {t.shape[0]} "
+def _mse_args(who: str,  # the caller's name, which starts every message
+              output: Tensor,  # predictions, shape (n,) or (n, 1), floating point
+              targ: Tensor,  # targets, shape (n,) or (n, 1), any real dtype but bool (integer labels are fine)
+             ) -> tuple[Tensor, Tensor]:  # `output` and `targ` as `(n,)` views, n >= 1
+    "Check the arguments of a loss over `n` scalar predictions; return both as `(n,)` views."
+    cols = []
+    for name, t in (("output", output), ("targ", targ)):
+        if not isinstance(t, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(t).__name__}")
+        if t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"{who}: {name} must hold real numbers, got {t.dtype}; convert it with {name}.float()")
+        if not (t.ndim == 1 or (t.ndim == 2 and t.shape[1] == 1)):
+            raise ValueError(f"{who}: {name} must have shape (n,) or (n, 1), got {tuple(t.shape)}")
+        cols.append(t if t.ndim == 1 else t[:, 0])
+    if not output.is_floating_point():
+        raise TypeError(f"{who}: output must be floating point (the model's predictions), got {output.dtype}; "
+                        f"convert it with output.float()")
+    n, n_targ = cols[0].shape[0], cols[1].shape[0]
+    if n != n_targ:
+        raise ValueError(f"{who}: output has {n} rows but targ has {n_targ} "
                          f"(shapes {tuple(output.shape)} and {tuple(targ.shape)})")
-    return ((out - t) ** 2).mean()
+    if n == 0: raise ValueError(f"{who}: output and targ have 0 rows: a mean over no samples is undefined; pass at least one")
+    return cols[0], cols[1]
+
+# %% ../nbs/02_fully_connected.ipynb #6105bd6f
+def mse(output: Tensor,  # predictions, shape (n,) or (n, 1), floating point
+        targ: Tensor,  # targets, shape (n,) or (n, 1); integer labels are fine
+       ) -> Tensor:  # the mean of the squared differences, a scalar tensor
+    "Mean squared error between `output` and `targ`; never broadcasts to `(n, n)`."
+    out, t = _mse_args("mse", output, targ)
+    return (out - t).pow(2).mean()

@@ -10,14 +10,14 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
-from foundations.fully_connected import (activation_stats, init_kaiming, init_xavier, lin, mse, normalize, relu,
-                                         test_near_zero as near_zero)
+from foundations.fully_connected import (_check_lin, _mse_args, activation_stats, init_kaiming, init_xavier, lin, mse,
+                                         normalize, relu, test_near_zero)
 
 sizes = st.integers(1, 300)
 FANS = {"fan_in": lambda i, o: i, "fan_out": lambda i, o: o, "fan_avg": lambda i, o: (i + o) / 2}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(n_in=sizes, n_out=sizes, mode=st.sampled_from(sorted(FANS)), seed=st.integers(0, 2**31 - 1))
 def test_init_std(n_in, n_out, mode, seed):
     fan = FANS[mode](n_in, n_out)
@@ -46,7 +46,7 @@ def test_init_bad_mode_and_generator(init):
     with pytest.raises(TypeError, match="generator must be"): init(3, 4, generator=True)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(n=st.integers(1, 20), n_in=st.integers(1, 20), n_out=st.integers(1, 20))
 def test_lin_matches_torch(n, n_in, n_out):
     g = torch.Generator().manual_seed(n * 400 + n_in * 20 + n_out)
@@ -55,7 +55,7 @@ def test_lin_matches_torch(n, n_in, n_out):
     assert torch.equal(relu(x), torch.relu(x))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(n=st.integers(1, 6), n_in=st.integers(1, 6), n_out=st.integers(1, 6),
        b_shape=st.lists(st.integers(1, 6), min_size=0, max_size=2), w_rows=st.integers(1, 6))
 def test_lin_refuses_misfits(n, n_in, n_out, b_shape, w_rows):
@@ -67,7 +67,7 @@ def test_lin_refuses_misfits(n, n_in, n_out, b_shape, w_rows):
         assert str(tuple(w.shape)) in str(e.value) or str(tuple(b.shape)) in str(e.value)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(n=st.integers(1, 30), out_col=st.booleans(), targ_col=st.booleans())
 def test_mse_never_broadcasts(n, out_col, targ_col):
     g = torch.Generator().manual_seed(n)
@@ -85,14 +85,35 @@ def test_mse_errors(out_shape, targ_shape, msg):
     assert msg in str(e.value)
 
 
-def test_normalize_and_near_zero():
+def test_normalize_and_test_near_zero():
     x = torch.randn(1000, 7, generator=torch.Generator().manual_seed(0)) * 3 + 2
     m, s = x.mean(0), x.std(0)
     xn = normalize(x, m, s)
     torch.testing.assert_close(xn.mean(0), torch.zeros(7), atol=1e-5, rtol=0)
-    near_zero(xn.std(0).mean() - 1)
+    test_near_zero(xn.std(0).mean() - 1)
     with pytest.raises(ValueError, match="std must be > 0"): normalize(x, m, torch.zeros(7))
-    with pytest.raises(AssertionError, match="got 0.5"): near_zero(0.5)
+    with pytest.raises(AssertionError, match="got 0.5"): test_near_zero(0.5)
+
+
+def test_near_zero_is_not_collected():
+    "Imported by its own name into a test module, the helper must not be collected as a test."
+    assert test_near_zero.__test__ is False
+
+
+@pytest.mark.parametrize("who", ["lin", "lin_grad", "Lin"])
+def test_check_lin_messages_start_with_the_caller(who):
+    w, b = torch.zeros(784, 50), torch.zeros(50)
+    _check_lin(who, w, b, torch.zeros(3, 784))
+    with pytest.raises(ValueError, match=rf"^{who}: .*nn.Linear's \(n_out, n_in\) weight"): _check_lin(who, w.T, b)
+    with pytest.raises(ValueError, match=rf"^{who}: .*nn.Linear's"): _check_lin(who, w, b, torch.zeros(3, 50))
+    with pytest.raises(TypeError, match=rf"^{who}: w must be a tensor"): _check_lin(who, w.tolist(), b)
+
+
+@pytest.mark.parametrize("out_shape,targ_shape", [((4,), (4,)), ((4, 1), (4,)), ((4,), (4, 1)), ((4, 1), (4, 1))])
+def test_mse_args_returns_views(out_shape, targ_shape):
+    o, t = torch.randn(out_shape), torch.arange(4).reshape(targ_shape)
+    a, b = _mse_args("Mse", o, t)
+    assert a.shape == b.shape == (4,) and a.data_ptr() == o.data_ptr() and b.data_ptr() == t.data_ptr()
 
 
 def test_activation_stats_explosion_is_data_not_a_crash():
