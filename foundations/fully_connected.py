@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+import numbers
 from typing import Callable
 
 import torch
@@ -26,7 +27,7 @@ def _float_input(who: str,  # the caller's name, which starts every message
     if x.is_complex(): raise TypeError(f"{who}: {name} must be real, got the complex dtype {x.dtype}")
     return x if x.is_floating_point() else x.to(torch.get_default_dtype())
 
-# %% ../nbs/02_fully_connected.ipynb #b6eebdb7
+# %% ../nbs/02_fully_connected.ipynb #326da123
 def _statistic(who: str,  # the caller's name, which starts every message
                name: str,  # the statistic's name (`mean`, `std`), for the messages
                v: float | Tensor,  # a number or a tensor
@@ -45,7 +46,7 @@ def _statistic(who: str,  # the caller's name, which starts every message
                          f"{tuple(x.shape)}; use one number, or one value per feature (shape ({x.shape[-1] if x.ndim else 1},))")
     return t
 
-# %% ../nbs/02_fully_connected.ipynb #725b7256
+# %% ../nbs/02_fully_connected.ipynb #a6eafeb8
 def normalize(x: Tensor,  # inputs of any shape; integer pixels are converted to float first
               mean: float | Tensor,  # the training set's mean: a number, or a tensor that broadcasts with `x`
               std: float | Tensor,  # the training set's std: positive and finite, a number or a broadcasting tensor
@@ -57,7 +58,7 @@ def normalize(x: Tensor,  # inputs of any shape; integer pixels are converted to
         raise ValueError(f"normalize: std must be > 0, got {std}; pass the training set's std, e.g. x_train.std()")
     return (x - mean) / std
 
-# %% ../nbs/02_fully_connected.ipynb #7c9c2502
+# %% ../nbs/02_fully_connected.ipynb #1d56795c
 def test_near_zero(a: float | Tensor,  # a number or a one-element tensor
                    tol: float = 1e-3,  # how close to 0 `a` must be: positive and finite
                   ) -> None:  # nothing; raises AssertionError, showing `a`, when `abs(a) >= tol`
@@ -99,7 +100,7 @@ def _check_lin(who: str,  # the caller's name, which starts every message
         raise ValueError(f"{who}: x has {x.shape[1]} features but w expects {n_in}: shapes x {tuple(x.shape)} "
                          f"and w {tuple(w.shape)}" + (transposed if x.shape[1] == n_out else ""))
 
-# %% ../nbs/02_fully_connected.ipynb #69ebd857
+# %% ../nbs/02_fully_connected.ipynb #4834bf8a
 def lin(x: Tensor,  # inputs, shape (n, n_in)
         w: Tensor,  # weights, shape (n_in, n_out): the transpose of nn.Linear's weight
         b: Tensor,  # bias, shape (n_out,)
@@ -108,7 +109,7 @@ def lin(x: Tensor,  # inputs, shape (n, n_in)
     _check_lin("lin", w, b, x)
     return x@w + b
 
-# %% ../nbs/02_fully_connected.ipynb #5ecd8347
+# %% ../nbs/02_fully_connected.ipynb #4fdc9a17
 def relu(x: Tensor,  # any shape, any real dtype
         ) -> Tensor:  # `x` with its negative entries replaced by 0: same shape and dtype
     "Rectified linear unit: negatives become 0."
@@ -116,66 +117,119 @@ def relu(x: Tensor,  # any shape, any real dtype
     return x.clamp_min(0)
 
 # %% ../nbs/02_fully_connected.ipynb #5c728c11
-@dataclass
 class ActivationStats:
     "Mean and std of the activations after each layer of a deep stack (index 0 is the first layer's output)."
-    mean: Tensor
-    std: Tensor
+    def __init__(self,
+                 mean: Tensor,  # shape (n_layers,): the mean of each layer's output
+                 std: Tensor,  # shape (n_layers,): the std of each layer's output (inf or nan once it explodes)
+                ):
+        if not (isinstance(mean, Tensor) and isinstance(std, Tensor)) or mean.ndim != 1 or mean.shape != std.shape \
+                or len(std) == 0:
+            raise ValueError(f"ActivationStats: mean and std must be 1-D tensors of one length >= 1, got "
+                             f"{getattr(mean, 'shape', type(mean).__name__)} and {getattr(std, 'shape', type(std).__name__)}")
+        self.mean, self.std = mean, std
 
     def __repr__(self):
         return (f"ActivationStats({len(self.std)} layers, std first {self.std[0].item():.3g}, "
                 f"last {self.std[-1].item():.3g})")
 
-def activation_stats(init: float | Callable[..., Tensor], n_layers: int = 50, width: int = 100,
-                     act: Callable[[Tensor], Tensor] | None = None, n_samples: int = 256,
-                     seed: int = 0) -> ActivationStats:
+# %% ../nbs/02_fully_connected.ipynb #e0362ca2
+def _check_int(who: str,  # the caller's name, which starts every message
+               name: str,  # the argument's name
+               v: int,  # the value to check
+               least: int = 1,  # the smallest allowed value
+              ) -> int:  # `v` as a Python int
+    "Raise TypeError unless `v` is an integer, ValueError unless it is at least `least`."
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an int, got {v!r} ({type(v).__name__})")
+    if v < least: raise ValueError(f"{who}: {name} must be >= {least}, got {v}")
+    return int(v)
+
+# %% ../nbs/02_fully_connected.ipynb #dbeba77e
+def activation_stats(init: float | Callable,  # a finite scale for `randn` weights, or a function (n_in, n_out, generator) -> w
+                     n_layers: int = 50,  # how many layers
+                     width: int = 100,  # inputs and outputs of every layer
+                     act: Callable = None,  # the activation after each product, e.g. `relu`; None for none
+                     n_samples: int = 256,  # rows of the random input batch (at least 2, for a std)
+                     seed: int = 0,  # seeds the input and (through the generator passed to `init`) the weights
+                    ) -> ActivationStats:  # each layer's output mean and std
     "Push a seeded `N(0, 1)` batch through `n_layers` layers `x = act(x @ w)`; return each layer's output mean and std."
-    if n_layers < 1 or width < 1 or n_samples < 2:
-        raise ValueError(f"activation_stats: need n_layers >= 1, width >= 1, n_samples >= 2, "
-                         f"got {n_layers}, {width}, {n_samples}")
-    if not callable(init) and not isinstance(init, (int, float)):
-        raise TypeError(f"activation_stats: init must be a scale (float) or a function (n_in, n_out, generator) -> w, "
+    who = "activation_stats"
+    n_layers, width = _check_int(who, "n_layers", n_layers), _check_int(who, "width", width)
+    n_samples, seed = _check_int(who, "n_samples", n_samples, least=2), _check_int(who, "seed", seed, least=0)
+    if isinstance(init, bool) or not (callable(init) or isinstance(init, (int, float))):
+        raise TypeError(f"{who}: init must be a scale (float) or a function (n_in, n_out, generator) -> w, "
                         f"got {type(init).__name__}")
+    if not callable(init) and not math.isfinite(init): raise ValueError(f"{who}: init scale must be finite, got {init}")
+    if act is not None and not callable(act): raise TypeError(f"{who}: act must be a function or None, got {type(act).__name__}")
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n_samples, width, generator=g)
     means, stds = [], []
     for _ in range(n_layers):
         w = init(width, width, g) if callable(init) else torch.randn(width, width, generator=g) * init
-        if tuple(w.shape) != (width, width):
-            raise ValueError(f"activation_stats: init returned shape {tuple(w.shape)}, expected ({width}, {width})")
-        x = x @ w
+        if not isinstance(w, Tensor) or tuple(w.shape) != (width, width) or not w.is_floating_point():
+            raise ValueError(f"{who}: init must return a floating-point tensor of shape ({width}, {width}), got "
+                             + (f"{w.dtype} {tuple(w.shape)}" if isinstance(w, Tensor) else type(w).__name__))
+        x = x.to(w.dtype) @ w
         if act is not None: x = act(x)
         means.append(x.mean()); stds.append(x.std())
     return ActivationStats(torch.stack(means), torch.stack(stds))
 
 # %% ../nbs/02_fully_connected.ipynb #809832e5
-_FANS = ("fan_in", "fan_out", "fan_avg")
+def _fan(who: str,  # the caller's name, which starts every message
+         n_in: int,  # inputs of the layer
+         n_out: int,  # outputs of the layer
+         mode: str,  # 'fan_in', 'fan_out' or 'fan_avg'
+        ) -> float:  # `n_in`, `n_out`, or their average
+    "The fan that sets the variance of an init: `n_in`, `n_out`, or their average."
+    n_in, n_out = _check_int(who, "n_in", n_in), _check_int(who, "n_out", n_out)
+    fans = {"fan_in": n_in, "fan_out": n_out, "fan_avg": (n_in + n_out) / 2}
+    if not isinstance(mode, str) or mode not in fans:
+        hint = (f" ({type(mode).__name__}); a generator or seed goes in generator=..."
+                if isinstance(mode, (torch.Generator, int)) else "")
+        raise ValueError(f"{who}: mode must be one of {tuple(fans)}, got {mode!r}{hint}")
+    return fans[mode]
 
-def _fan(n_in: int, n_out: int, mode: str, name: str) -> float:
-    "The fan that sets the variance: `n_in`, `n_out`, or their average."
-    if not (isinstance(n_in, int) and isinstance(n_out, int)) or n_in < 1 or n_out < 1:
-        raise ValueError(f"{name}: n_in and n_out must be positive integers, got {n_in!r} and {n_out!r}")
-    if mode not in _FANS: raise ValueError(f"{name}: mode must be one of {_FANS}, got {mode!r}")
-    return {"fan_in": n_in, "fan_out": n_out, "fan_avg": (n_in + n_out) / 2}[mode]
-
-def _as_generator(generator: torch.Generator | int | None) -> torch.Generator | None:
+# %% ../nbs/02_fully_connected.ipynb #96ef31a8
+def _as_generator(who: str,  # the caller's name, which starts every message
+                  generator: torch.Generator | int = None,  # a generator, an int seed >= 0, or None
+                 ) -> torch.Generator:  # a generator, a freshly seeded one for an int, or None
     "An int becomes a freshly seeded generator; a generator or None passes through."
     if generator is None or isinstance(generator, torch.Generator): return generator
-    if isinstance(generator, int) and not isinstance(generator, bool): return torch.Generator().manual_seed(generator)
-    raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
+    return torch.Generator().manual_seed(_check_int(who, "generator (a seed)", generator, least=0))
 
-def init_xavier(n_in: int, n_out: int, mode: str = "fan_in", generator: torch.Generator | int | None = None,
-                dtype: torch.dtype = torch.float32) -> Tensor:
+# %% ../nbs/02_fully_connected.ipynb #314171dd
+def _float_dtype(who: str,  # the caller's name, which starts every message
+                 dtype: torch.dtype,  # the dtype to check
+                ) -> torch.dtype:  # `dtype`, if it is a floating-point torch dtype
+    "Raise TypeError unless `dtype` is a floating-point `torch.dtype`."
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{who}: dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
+    return dtype
+
+# %% ../nbs/02_fully_connected.ipynb #2ed6cbc0
+def init_xavier(n_in: int,  # inputs of the layer (rows of the weight)
+                n_out: int,  # outputs of the layer (columns of the weight)
+                mode: str = "fan_in",  # 'fan_in' keeps the forward variance, 'fan_out' the backward, 'fan_avg' is Glorot's
+                generator: torch.Generator | int = None,  # a torch.Generator, an int seed, or None for torch's global one
+                dtype: torch.dtype = torch.float32,  # a floating-point dtype
+               ) -> Tensor:  # weights of shape (n_in, n_out), our layout (the transpose of nn.Linear's)
     "Normal `(n_in, n_out)` weights with std `1/sqrt(fan)`; `mode='fan_avg'` is Glorot's `sqrt(2/(n_in+n_out))`."
-    std = 1 / math.sqrt(_fan(n_in, n_out, mode, "init_xavier"))
-    return torch.randn(n_in, n_out, generator=_as_generator(generator), dtype=dtype) * std
+    std = 1 / math.sqrt(_fan("init_xavier", n_in, n_out, mode))
+    g, dtype = _as_generator("init_xavier", generator), _float_dtype("init_xavier", dtype)
+    return torch.randn(n_in, n_out, generator=g, dtype=dtype) * std
 
 # %% ../nbs/02_fully_connected.ipynb #69736471
-def init_kaiming(n_in: int, n_out: int, mode: str = "fan_in", generator: torch.Generator | int | None = None,
-                 dtype: torch.dtype = torch.float32) -> Tensor:
+def init_kaiming(n_in: int,  # inputs of the layer (rows of the weight)
+                 n_out: int,  # outputs of the layer (columns of the weight)
+                 mode: str = "fan_in",  # 'fan_in' keeps the forward variance, 'fan_out' the backward, 'fan_avg' both halfway
+                 generator: torch.Generator | int = None,  # a torch.Generator, an int seed, or None for torch's global one
+                 dtype: torch.dtype = torch.float32,  # a floating-point dtype
+                ) -> Tensor:  # weights of shape (n_in, n_out), our layout (the transpose of nn.Linear's)
     "Normal `(n_in, n_out)` weights with std `sqrt(2/fan)`, for layers followed by a ReLU (He et al. 2015)."
-    std = math.sqrt(2 / _fan(n_in, n_out, mode, "init_kaiming"))
-    return torch.randn(n_in, n_out, generator=_as_generator(generator), dtype=dtype) * std
+    std = math.sqrt(2 / _fan("init_kaiming", n_in, n_out, mode))
+    g, dtype = _as_generator("init_kaiming", generator), _float_dtype("init_kaiming", dtype)
+    return torch.randn(n_in, n_out, generator=g, dtype=dtype) * std
 
 # %% ../nbs/02_fully_connected.ipynb #c9e20b78
 def _mse_args(who: str,  # the caller's name, which starts every message
@@ -201,7 +255,7 @@ def _mse_args(who: str,  # the caller's name, which starts every message
     if n == 0: raise ValueError(f"{who}: output and targ have 0 rows: a mean over no samples is undefined; pass at least one")
     return cols[0], cols[1]
 
-# %% ../nbs/02_fully_connected.ipynb #6105bd6f
+# %% ../nbs/02_fully_connected.ipynb #29af85e0
 def mse(output: Tensor,  # predictions, shape (n,) or (n, 1), floating point
         targ: Tensor,  # targets, shape (n,) or (n, 1); integer labels are fine
        ) -> Tensor:  # the mean of the squared differences, a scalar tensor

@@ -34,16 +34,30 @@ def test_init_std(n_in, n_out, mode, seed):
 
 
 @pytest.mark.parametrize("init", [init_xavier, init_kaiming])
-@pytest.mark.parametrize("bad", [(0, 3), (3, -1), (2.0, 3)])
-def test_init_bad_sizes(init, bad):
-    with pytest.raises(ValueError, match="positive integers"): init(*bad)
+@pytest.mark.parametrize("args,kwargs,exc,msg", [
+    ((0, 3), {}, ValueError, "n_in must be >= 1, got 0"),
+    ((3, -1), {}, ValueError, "n_out must be >= 1, got -1"),
+    ((2.0, 3), {}, TypeError, "n_in must be an int, got 2.0"),
+    ((3, True), {}, TypeError, "n_out must be an int, got True"),
+    ((784, 50, torch.Generator()), {}, ValueError, "a generator or seed goes in generator=..."),
+    ((784, 50, 0), {}, ValueError, "a generator or seed goes in generator=..."),
+    ((3, 4), {"mode": "fan"}, ValueError, "mode must be one of"),
+    ((3, 4), {"generator": 1.5}, TypeError, "generator (a seed) must be an int"),
+    ((3, 4), {"generator": True}, TypeError, "generator (a seed) must be an int"),
+    ((3, 4), {"generator": -2}, ValueError, "generator (a seed) must be >= 0"),
+    ((3, 4), {"dtype": torch.int64}, TypeError, "dtype must be a floating-point torch dtype"),
+    ((3, 4), {"dtype": "float32"}, TypeError, "dtype must be a floating-point torch dtype"),
+])
+def test_init_bad_arguments(init, args, kwargs, exc, msg):
+    with pytest.raises(exc) as e: init(*args, **kwargs)
+    assert str(e.value).startswith(init.__name__ + ": ") and msg in str(e.value)
 
 
 @pytest.mark.parametrize("init", [init_xavier, init_kaiming])
-def test_init_bad_mode_and_generator(init):
-    with pytest.raises(ValueError, match="mode must be one of"): init(3, 4, mode="fan")
-    with pytest.raises(TypeError, match="generator must be"): init(3, 4, generator=1.5)
-    with pytest.raises(TypeError, match="generator must be"): init(3, 4, generator=True)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_init_every_float_dtype(init, dtype):
+    w = init(64, 32, generator=0, dtype=dtype)
+    assert w.dtype == dtype and w.shape == (64, 32) and torch.isfinite(w).all()
 
 
 @settings(max_examples=60)
@@ -121,3 +135,115 @@ def test_activation_stats_explosion_is_data_not_a_crash():
     assert not torch.isfinite(st_.std[-1]) and st_.std.shape == (60,) and st_.mean.shape == (60,)
     same = activation_stats(lambda i, o, g: torch.randn(i, o, generator=g) * 0.25, n_layers=5, width=16)
     torch.testing.assert_close(same.std, activation_stats(0.25, n_layers=5, width=16).std)
+
+
+# ---- bad input (issue 12): the right answer or a clear error naming the argument, never a silent wrong answer ----
+
+X3 = torch.tensor([[1., 3.], [5., 7.]])
+
+@pytest.mark.parametrize("args,exc,msg", [
+    ((X3, 2.0, math.inf), ValueError, "normalize: std must be finite, got inf"),     # used to give all zeros
+    ((X3, 2.0, math.nan), ValueError, "normalize: std must be finite, got nan"),
+    ((X3, -math.inf, 1.0), ValueError, "normalize: mean must be finite"),
+    ((X3, 2.0, 0.0), ValueError, "normalize: std must be > 0"),
+    ((X3, 2.0, torch.tensor([1., -1.])), ValueError, "normalize: std must be > 0"),
+    ((X3, torch.zeros(3, 1, 1), 1.0), ValueError, "normalize: mean of shape (3, 1, 1) does not broadcast"),  # grew x
+    ((X3, torch.zeros(3), 1.0), ValueError, "normalize: mean of shape (3,) does not broadcast"),
+    ((X3.tolist(), 2.0, 1.0), TypeError, "normalize: x must be a tensor, got list"),
+    ((X3, "2", 1.0), TypeError, "normalize: mean must be a number or a tensor, got str"),
+    ((X3, 2.0, None), TypeError, "normalize: std must be a number or a tensor, got NoneType"),
+    ((X3.to(torch.complex64), 2.0, 1.0), TypeError, "normalize: x must be real"),
+])
+def test_normalize_bad_input(args, exc, msg):
+    with pytest.raises(exc) as e: normalize(*args)
+    assert msg in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int32, torch.int64, torch.bool,
+                                   torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_normalize_every_dtype(dtype):
+    x = torch.tensor([[0, 1], [1, 0]]).to(dtype)
+    res = normalize(x, 0.5, 0.5)
+    assert res.is_floating_point() and torch.equal(res.float(), torch.tensor([[-1., 1.], [1., -1.]]))
+
+
+def test_normalize_empty():
+    assert normalize(torch.zeros(0, 784), 0.13, 0.31).shape == (0, 784)
+
+
+@pytest.mark.parametrize("x,w,b,exc,msg", [
+    (torch.zeros(2, 3).tolist(), torch.zeros(3, 4), torch.zeros(4), TypeError, "lin: x must be a tensor, got list"),
+    (torch.zeros(2, 3), torch.zeros(3, 4).numpy(), torch.zeros(4), TypeError, "lin: w must be a tensor, got ndarray"),
+    (torch.zeros(2, 3), torch.zeros(3, 4), 0.0, TypeError, "lin: b must be a tensor, got float"),
+    (torch.zeros(2, 3, dtype=torch.uint8), torch.zeros(3, 4), torch.zeros(4), TypeError, "lin: x has dtype torch.uint8"),
+    (torch.zeros(2, 3), torch.zeros(3, 4), torch.zeros(4, dtype=torch.float64), TypeError, "lin: b has dtype"),
+    (torch.zeros(2, 3, dtype=torch.int64), torch.zeros(3, 4, dtype=torch.int64), torch.zeros(4, dtype=torch.int64),
+     TypeError, "lin: w must be floating point"),
+    (torch.zeros(2, 3), torch.zeros(3, 4, 1), torch.zeros(4), ValueError, "lin: w must be 2-D"),
+    (torch.zeros(2, 3), torch.zeros(4, 3), torch.zeros(4), ValueError, "nn.Linear's (n_out, n_in) weight"),
+    (torch.zeros(3), torch.zeros(3, 4), torch.zeros(4), ValueError, "x[None]"),
+])
+def test_lin_bad_input(x, w, b, exc, msg):
+    with pytest.raises(exc) as e: lin(x, w, b)
+    assert msg in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_lin_every_float_dtype_and_empty(dtype, n):
+    g = torch.Generator().manual_seed(n)
+    x, w, b = (torch.randn(*s, generator=g).to(dtype) for s in ((n, 3), (3, 4), (4,)))
+    res = lin(x, w, b)
+    assert res.dtype == dtype and res.shape == (n, 4)
+    torch.testing.assert_close(res.double(), F.linear(x.double(), w.double().T, b.double()), atol=0.05, rtol=0.02)
+
+
+@pytest.mark.parametrize("output,targ,exc,msg", [
+    (torch.zeros(0), torch.zeros(0), ValueError, "mse: output and targ have 0 rows"),          # used to give nan
+    (torch.zeros(0, 1), torch.zeros(0), ValueError, "mse: output and targ have 0 rows"),
+    (torch.zeros(3).tolist(), torch.zeros(3), TypeError, "mse: output must be a tensor, got list"),
+    (torch.zeros(3), 1.0, TypeError, "mse: targ must be a tensor, got float"),
+    (torch.zeros(3, dtype=torch.int64), torch.zeros(3), TypeError, "mse: output must be floating point"),
+    (torch.zeros(3), torch.zeros(3, dtype=torch.bool), TypeError, "mse: targ must hold real numbers, got torch.bool"),
+    (torch.zeros(3, dtype=torch.complex64), torch.zeros(3), TypeError, "mse: output must hold real numbers"),
+])
+def test_mse_bad_input(output, targ, exc, msg):
+    with pytest.raises(exc) as e: mse(output, targ)
+    assert msg in str(e.value)
+
+
+@pytest.mark.parametrize("tdtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+                                    torch.float16, torch.float32, torch.float64])
+def test_mse_every_target_dtype(tdtype):
+    out, targ = torch.tensor([[1.], [2.], [7.]]), torch.tensor([1, 4, 9])
+    torch.testing.assert_close(mse(out, targ.to(tdtype)).double(), torch.tensor(8 / 3, dtype=torch.float64),
+                               atol=1e-2, rtol=1e-2)
+
+
+def test_relu_bad_input():
+    with pytest.raises(TypeError, match="relu: x must be a tensor, got list"): relu([-1.0, 2.0])
+
+
+@pytest.mark.parametrize("kwargs,exc,msg", [
+    ({"init": 0.1, "width": 0}, ValueError, "width must be >= 1, got 0"),
+    ({"init": 0.1, "n_samples": 0}, ValueError, "n_samples must be >= 2, got 0"),    # empty input batch
+    ({"init": 0.1, "n_samples": 1}, ValueError, "n_samples must be >= 2, got 1"),
+    ({"init": 0.1, "n_layers": 2.5}, TypeError, "n_layers must be an int, got 2.5"),
+    ({"init": 0.1, "seed": None}, TypeError, "seed must be an int, got None"),
+    ({"init": math.inf}, ValueError, "init scale must be finite, got inf"),
+    ({"init": math.nan}, ValueError, "init scale must be finite, got nan"),
+    ({"init": True}, TypeError, "init must be a scale"),
+    ({"init": torch.Generator()}, TypeError, "init must be a scale"),
+    ({"init": 0.1, "act": "relu"}, TypeError, "act must be a function or None, got str"),
+    ({"init": lambda i, o, g: torch.zeros(i, o, dtype=torch.int64)}, ValueError, "init must return a floating-point"),
+    ({"init": lambda i, o, g: None}, ValueError, "init must return a floating-point tensor of shape (100, 100), got NoneType"),
+])
+def test_activation_stats_bad_input(kwargs, exc, msg):
+    with pytest.raises(exc) as e: activation_stats(n_layers=kwargs.pop("n_layers", 3), **kwargs)
+    assert str(e.value).startswith("activation_stats: ") and msg in str(e.value)
+
+
+@pytest.mark.parametrize("bad,exc", [(torch.zeros(3), ValueError), (math.nan, AssertionError), (0.5, AssertionError)])
+def test_near_zero_bad_input(bad, exc):
+    with pytest.raises(exc): test_near_zero(bad)
+    with pytest.raises(ValueError, match="tol must be a positive finite number"): test_near_zero(0.0, tol=math.inf)
