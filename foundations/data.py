@@ -6,32 +6,38 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
+import json
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MNIST_URL', 'MNIST_FILE', 'N_PIXELS', 'data_dir', 'MNISTError', 'validate_mnist', 'load_mnist_file', 'download_mnist',
-           'get_mnist', 'show_digit', 'show_digits']
+__all__ = ['MNIST_FILE', 'MNIST_URL', 'N_PIXELS', 'user_cache_dir', 'data_dir', 'MNISTError', 'validate_mnist', 'download_mnist',
+           'load_mnist_file', 'get_mnist', 'show_digit', 'show_digits']
 
 # %% ../nbs/00_data.ipynb #39ffb449
-MNIST_URL = "https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/mnist.pkl.gz"
 MNIST_FILE = "mnist.pkl.gz"
+
+# %% ../nbs/00_data.ipynb #60763ed1
+MNIST_URL = "https://github.com/mnielsen/neural-networks-and-deep-learning/raw/master/data/" + MNIST_FILE
+
+# %% ../nbs/00_data.ipynb #24296029
 N_PIXELS = 28 * 28
 
-# %% ../nbs/00_data.ipynb #0a480277
-def data_dir() -> Path:
-    "The folder that holds `mnist.pkl.gz`: `$FOUNDATIONS_DATA` if set, else a per-user cache folder."
-    env = os.environ.get("FOUNDATIONS_DATA")
-    if env: return Path(env).expanduser()
+# %% ../nbs/00_data.ipynb #089ba1c8
+def user_cache_dir() -> Path:  # `<the OS's per-user cache folder>/foundations`
+    "The per-user cache folder of the library: the default home of `mnist.pkl.gz` and of the decoded-array cache."
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":
@@ -40,53 +46,105 @@ def data_dir() -> Path:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "foundations"
 
+# %% ../nbs/00_data.ipynb #0a480277
+def data_dir() -> Path:  # the folder where `get_mnist` looks for `mnist.pkl.gz`
+    "The folder that holds `mnist.pkl.gz`: `$FOUNDATIONS_DATA` if set, else `user_cache_dir()`."
+    env = os.environ.get("FOUNDATIONS_DATA")
+    return Path(env).expanduser() if env else user_cache_dir()
+
 # %% ../nbs/00_data.ipynb #da45cb91
 class MNISTError(RuntimeError):
-    "MNIST could not be downloaded, read or validated; the message says what went wrong and how to fix it."
+    "MNIST could not be found, downloaded, read or validated; the message says what went wrong and how to fix it."
+    def __init__(self,
+                 message: str,  # what went wrong, where, and how to fix it
+                ):
+        super().__init__(message)
 
-def _by_hand(fname: Path, url: str = MNIST_URL) -> str:
+# %% ../nbs/00_data.ipynb #500805c0
+def _by_hand(fname: Path,  # where the file is expected
+             url: str = MNIST_URL,  # where to download it from
+            ) -> str:  # the lines to append to an error message
     "The instructions, for an error message, to put the file in place by hand."
     return (f"\nExpected the file at: {fname}\n"
             f"To fix it by hand, download {url}\n"
             f"  (for example: curl -L -o '{fname}' '{url}')\n"
             f"or set FOUNDATIONS_DATA to a folder that already holds a good {MNIST_FILE}.")
 
-# %% ../nbs/00_data.ipynb #8c6048a0
-_SAFE_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-                 ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                 ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-                 ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+# %% ../nbs/00_data.ipynb #fc326b8d
+def _mnist_path(folder: str | Path = None,  # the folder passed to `get_mnist`, or None
+               ) -> Path:  # where `mnist.pkl.gz` is, or will be downloaded to
+    "The path of `mnist.pkl.gz`: the named folder must exist; only the default folder is created."
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"get_mnist: folder must be a path (str or Path) or None, got {type(folder).__name__}")
+    env = os.environ.get("FOUNDATIONS_DATA")
+    if folder is None and not env:
+        d = user_cache_dir()
+        try: d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise MNISTError(f"cannot create the default data folder {d} ({e}); set FOUNDATIONS_DATA to a folder "
+                             f"you can write to, or that holds {MNIST_FILE}") from e
+        return d / MNIST_FILE
+    d = Path(folder if folder is not None else env).expanduser()
+    what = f"the data folder {str(folder)!r}" if folder is not None else f"FOUNDATIONS_DATA={env!r}"
+    fix = "pass" if folder is not None else "set FOUNDATIONS_DATA to"
+    if d.is_file():
+        raise MNISTError(f"{what} points at a file, not a folder; {fix} the folder that holds {MNIST_FILE}"
+                         + (f", e.g. {d.parent}" if d.name == MNIST_FILE else ""))
+    if not d.is_dir():
+        raise MNISTError(f"{what} points at {d}, which does not exist. Check the path for a typo, or create the "
+                         f"folder (mkdir -p '{d}') if MNIST should go there; only the default folder "
+                         f"{user_cache_dir()} is created automatically")
+    return d / MNIST_FILE
 
+# %% ../nbs/00_data.ipynb #8c6048a0
 class _ArrayUnpickler(pickle.Unpickler):
     "An unpickler that builds NumPy arrays and refuses every other global."
+    safe = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+            ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+            ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+
     def find_class(self, module, name):
-        if (module, name) not in _SAFE_GLOBALS:
+        if (module, name) not in self.safe:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}: an MNIST file holds only NumPy arrays")
         if module.startswith("numpy.core"): module = "numpy._core" + module[len("numpy.core"):]
         return super().find_class(module, name)
 
-# %% ../nbs/00_data.ipynb #938cae11
-def validate_mnist(parts, where: str = "MNIST") -> None:
+# %% ../nbs/00_data.ipynb #f464bc76
+def _check_part(name: str,  # 'train', 'valid' or 'test', for the messages
+                x: np.ndarray,  # images, expected float32 of shape (n, 784) with values in [0, 1]
+                y: np.ndarray,  # labels, expected int64 of shape (n,) with values 0..9
+                where: str = "MNIST",  # what was read, for the messages
+               ) -> None:  # nothing; raises MNISTError naming the part and the problem
+    "Raise `MNISTError` unless `x, y` is one well-formed part of MNIST."
+    def bad(msg): raise MNISTError(f"{where} has the wrong layout: {name}: {msg}")
+    if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray): bad("x and y must be NumPy arrays")
+    if x.ndim != 2 or x.shape[1] != N_PIXELS or x.shape[0] == 0:
+        bad(f"x has shape {x.shape}, expected (n, {N_PIXELS}) with n > 0")
+    if x.dtype != np.float32: bad(f"x has dtype {x.dtype}, expected float32")
+    if y.shape != (x.shape[0],): bad(f"y has shape {y.shape}, expected ({x.shape[0]},) to match x")
+    if y.dtype != np.int64: bad(f"y has dtype {y.dtype}, expected int64")
+    lo, hi = float(x.min()), float(x.max())
+    if not (0.0 <= lo and hi <= 1.0): bad(f"pixel values span [{lo}, {hi}], expected values in [0, 1]")
+    if y.min() < 0 or y.max() > 9: bad(f"labels span {y.min()}..{y.max()}, expected digits 0..9")
+
+# %% ../nbs/00_data.ipynb #16b1bb35
+def validate_mnist(parts: tuple,  # `((x_train, y_train), (x_valid, y_valid), (x_test, y_test))`
+                   where: str = "MNIST",  # what was read, for the messages
+                  ) -> None:  # nothing; raises MNISTError naming the part and the problem
     "Raise `MNISTError` unless `parts` is `((x_train,y_train),(x_valid,y_valid),(x_test,y_test))` as in `mnist.pkl.gz`."
-    def bad(msg): raise MNISTError(f"{where} has the wrong layout: {msg}")
     if not isinstance(parts, (tuple, list)) or len(parts) != 3:
-        bad(f"expected a tuple of 3 (x, y) pairs (train, valid, test), got {type(parts).__name__}"
-            + (f" of length {len(parts)}" if isinstance(parts, (tuple, list)) else ""))
+        raise MNISTError(f"{where} has the wrong layout: expected a tuple of 3 (x, y) pairs (train, valid, test), got "
+                         f"{type(parts).__name__}" + (f" of length {len(parts)}" if isinstance(parts, (tuple, list)) else ""))
     for name, pair in zip(("train", "valid", "test"), parts):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2: bad(f"the {name} part is not an (x, y) pair")
-        x, y = pair
-        if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray): bad(f"{name}: x and y must be NumPy arrays")
-        if x.ndim != 2 or x.shape[1] != N_PIXELS or x.shape[0] == 0:
-            bad(f"{name}: x has shape {x.shape}, expected (n, {N_PIXELS}) with n > 0")
-        if x.dtype != np.float32: bad(f"{name}: x has dtype {x.dtype}, expected float32")
-        if y.shape != (x.shape[0],): bad(f"{name}: y has shape {y.shape}, expected ({x.shape[0]},) to match x")
-        if y.dtype != np.int64: bad(f"{name}: y has dtype {y.dtype}, expected int64")
-        lo, hi = float(x.min()), float(x.max())
-        if not (0.0 <= lo and hi <= 1.0): bad(f"{name}: pixel values span [{lo}, {hi}], expected values in [0, 1]")
-        if y.min() < 0 or y.max() > 9: bad(f"{name}: labels span {y.min()}..{y.max()}, expected digits 0..9")
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise MNISTError(f"{where} has the wrong layout: the {name} part is not an (x, y) pair")
+        _check_part(name, *pair, where=where)
 
 # %% ../nbs/00_data.ipynb #4404211c
-def _read_mnist(fname: Path, where: str) -> tuple:
+def _read_mnist(fname: Path,  # the file to read
+                where: str,  # how to name it in messages
+               ) -> tuple:  # its three (x, y) pairs of NumPy arrays
     "Unpickle and validate `fname`; errors name it `where` and carry no fixing instructions yet."
     try:
         with gzip.open(fname, "rb") as f: parts = _ArrayUnpickler(f, encoding="latin-1").load()
@@ -97,40 +155,108 @@ def _read_mnist(fname: Path, where: str) -> tuple:
     validate_mnist(parts, where=where)
     return parts
 
-def load_mnist_file(fname: str | Path) -> tuple:
-    "Read and validate an `mnist.pkl.gz` file; return its `((x,y), (x,y), (x,y))` NumPy arrays."
-    fname = Path(fname)
-    try: return _read_mnist(fname, str(fname))
-    except MNISTError as e: raise MNISTError(str(e) + _by_hand(fname)) from e.__cause__
+# %% ../nbs/00_data.ipynb #61fe2d2b
+_CACHE_VERSION = 1
+
+# %% ../nbs/00_data.ipynb #9c36e408
+def _cache_path(fname: Path,  # the `mnist.pkl.gz` the arrays come from
+               ) -> Path:  # the folder that holds (or will hold) its decoded arrays
+    "The cache folder of `fname`'s arrays: versioned, and one per source file."
+    key = hashlib.sha1(str(Path(fname).resolve()).encode()).hexdigest()[:16]
+    return user_cache_dir() / f"mnist-npy-v{_CACHE_VERSION}" / key
+
+# %% ../nbs/00_data.ipynb #7b15b967
+_SPLITS = ("train", "valid", "test")
+
+# %% ../nbs/00_data.ipynb #5221d192
+def _save_cache(fname: Path,  # the `mnist.pkl.gz` the arrays come from
+                parts: tuple,  # its validated three (x, y) pairs
+                stat: os.stat_result,  # `fname`'s stat, taken before it was read
+               ) -> bool:  # True if the cache is now in place, False if it could not be written
+    "Write `parts` as `.npy` files plus a manifest into a temporary folder, then rename it into place."
+    final = _cache_path(fname)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part"))
+    except OSError: return False
+    old = final.with_name(f".{final.name}.{uuid.uuid4().hex}.old")
+    try:
+        arrays = {}
+        for split, pair in zip(_SPLITS, parts):
+            for k, a in zip("xy", pair):
+                with open(tmp / f"{split}_{k}.npy", "wb") as f:
+                    np.save(f, a, allow_pickle=False); f.flush(); os.fsync(f.fileno())
+                arrays[f"{split}_{k}"] = dict(shape=list(a.shape), dtype=str(a.dtype),
+                                              bytes=(tmp / f"{split}_{k}.npy").stat().st_size)
+        manifest = dict(version=_CACHE_VERSION, source=str(Path(fname).resolve()), size=stat.st_size,
+                        mtime_ns=stat.st_mtime_ns, arrays=arrays)
+        with open(tmp / "manifest.json", "w") as f: json.dump(manifest, f); f.flush(); os.fsync(f.fileno())
+        if final.exists(): final.rename(old)          # a stale or corrupt cache moves aside...
+        tmp.rename(final)                             # ...and the complete new one takes its place
+        return True
+    except OSError: return False                      # read-only, disk full, or another process was faster
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True); shutil.rmtree(old, ignore_errors=True)
+
+# %% ../nbs/00_data.ipynb #933bfb52
+def _load_cache(fname: Path,  # the `mnist.pkl.gz` the arrays come from
+                stat: os.stat_result,  # its current stat, to detect a stale cache
+                with_test: bool = True,  # also load the test split
+               ) -> tuple:  # the (x, y) pairs, or None if there is no usable cache
+    "The cached arrays of `fname` if the cache is complete, current and valid, else None."
+    d = _cache_path(fname)
+    try:
+        m = json.loads((d / "manifest.json").read_text())
+        if (m["version"], m["source"], m["size"], m["mtime_ns"]) != (
+                _CACHE_VERSION, str(Path(fname).resolve()), stat.st_size, stat.st_mtime_ns): return None
+        parts = []
+        for split in _SPLITS[:3 if with_test else 2]:
+            pair = []
+            for k in "xy":
+                f, info = d / f"{split}_{k}.npy", m["arrays"][f"{split}_{k}"]
+                if f.stat().st_size != info["bytes"]: return None
+                a = np.load(f, allow_pickle=False)
+                if list(a.shape) != info["shape"] or str(a.dtype) != info["dtype"]: return None
+                pair.append(a)
+            _check_part(split, *pair, where=str(d))
+            parts.append(tuple(pair))
+        return tuple(parts)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, MNISTError): return None
 
 # %% ../nbs/00_data.ipynb #7ae2590a
-def _progress(done: int, total: int, width: int = 30) -> None:
-    "Draw a one-line text progress bar on stderr."
-    frac = done / total if total else 0
-    bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
-    tot = f"{total / 1e6:.1f}" if total else "?"
-    sys.stderr.write(f"\rdownloading MNIST [{bar}] {done / 1e6:.1f}/{tot} MB")
-    sys.stderr.flush()
-
-def _download_to(url: str, f, timeout: float, progress: bool) -> None:
+def _download_to(url: str,  # what to download
+                 f,  # an open binary file to write it to
+                 timeout: float,  # seconds to wait for the server
+                 progress: bool,  # show a progress bar
+                ) -> None:  # nothing; raises on an HTTP error or a short read
     "Stream `url` into the open binary file `f`; raise on an HTTP error or a short read."
+    from fastprogress.fastprogress import progress_bar
     with urllib.request.urlopen(url, timeout=timeout) as r:
         total = int(r.headers.get("Content-Length") or 0)
+        kb = -(-total // 1000)
+        bar = progress_bar(range(kb), total=kb or "noinfer", comment="kB of MNIST") if progress else None
+        if bar is not None: bar.update(0)
         done = 0
         while chunk := r.read(1 << 16):
             f.write(chunk)
             done += len(chunk)
-            if progress: _progress(done, total)
-        if progress: sys.stderr.write("\n")
+            if bar is not None: bar.update(-(-done // 1000))
         if total and done != total: raise http.client.IncompleteRead(b"", total - done)
 
 # %% ../nbs/00_data.ipynb #12a4bc27
-def download_mnist(dest: str | Path, url: str = MNIST_URL, timeout: float = 60, progress: bool = True) -> tuple:
+def download_mnist(dest: str | Path,  # where to put the file, e.g. `data_dir() / MNIST_FILE`; its folder must exist
+                   url: str = MNIST_URL,  # where to download it from
+                   timeout: float = 60,  # seconds to wait for the server
+                   progress: bool = True,  # show a progress bar
+                  ) -> tuple:  # the file's three (x, y) pairs of NumPy arrays
     "Download `url` to `dest` atomically, validating it before it is renamed into place; return its arrays."
     dest = Path(dest)
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    if dest.is_dir():
+        raise MNISTError(f"download_mnist: dest {dest} is a folder; pass the file's path, e.g. {dest / MNIST_FILE}")
+    if not dest.parent.is_dir():
+        raise MNISTError(f"download_mnist: the folder {dest.parent} does not exist; create it first "
+                         f"(mkdir -p '{dest.parent}') or correct the path")
+    try: fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     except OSError as e:
         raise MNISTError(f"cannot write to the data folder {dest.parent} ({e})." + _by_hand(dest, url)) from e
     tmp = Path(tmp)
@@ -154,42 +280,81 @@ def download_mnist(dest: str | Path, url: str = MNIST_URL, timeout: float = 60, 
         tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_data.ipynb #5c31fe65
-def get_mnist(folder: str | Path | None = None, download: bool = True, url: str = MNIST_URL,
-              progress: bool = True, with_test: bool = False) -> tuple:
+def load_mnist_file(fname: str | Path,  # an `mnist.pkl.gz` file
+                    with_test: bool = True,  # also return the test split (the third pair)
+                    cache: bool = True,  # read and write the decoded-array cache (see `_save_cache`)
+                   ) -> tuple:  # `((x_train, y_train), (x_valid, y_valid))`, plus `(x_test, y_test)` if `with_test`
+    "Read and validate an `mnist.pkl.gz` file, through the cache of its decoded arrays; return NumPy arrays."
+    fname = Path(fname)
+    if fname.is_dir():
+        raise MNISTError(f"{fname} is a folder, not an {MNIST_FILE} file; pass the file, e.g. {fname / MNIST_FILE}")
+    stat = fname.stat()                                   # a missing file raises FileNotFoundError, naming it
+    if cache and (parts := _load_cache(fname, stat, with_test)) is not None: return parts
+    try: parts = _read_mnist(fname, str(fname))
+    except MNISTError as e: raise MNISTError(str(e) + _by_hand(fname)) from e.__cause__
+    if cache: _save_cache(fname, parts, stat)
+    return parts if with_test else parts[:2]
+
+# %% ../nbs/00_data.ipynb #1022a6f5
+def get_mnist(folder: str | Path = None,  # the folder with `mnist.pkl.gz`; None: `$FOUNDATIONS_DATA`, else `user_cache_dir()`
+              download: bool = True,  # download the file if it is missing
+              url: str = MNIST_URL,  # where to download it from
+              progress: bool = True,  # show a progress bar while downloading
+              with_test: bool = False,  # also return the test split
+              cache: bool = True,  # read and write the decoded-array cache
+             ) -> tuple:  # tensors `(x_train, y_train, x_valid, y_valid)`, plus `(x_test, y_test)` if `with_test`
     "MNIST as tensors `(x_train, y_train, x_valid, y_valid)` (plus `x_test, y_test` if `with_test`), downloaded once."
-    fname = Path(folder if folder is not None else data_dir()).expanduser() / MNIST_FILE
-    if fname.exists(): parts = load_mnist_file(fname)
+    for name, v in (("download", download), ("progress", progress), ("with_test", with_test), ("cache", cache)):
+        if not isinstance(v, bool): raise TypeError(f"get_mnist: {name} must be True or False, got {v!r}")
+    fname = _mnist_path(folder)
+    if fname.exists(): parts = load_mnist_file(fname, with_test=with_test, cache=cache)
     elif not download: raise MNISTError(f"{fname} does not exist and download=False." + _by_hand(fname, url))
-    else: parts = download_mnist(fname, url=url, progress=progress)
-    arrays = [a for pair in parts[:3 if with_test else 2] for a in pair]
-    return tuple(torch.from_numpy(a) for a in arrays)
+    else:
+        parts = download_mnist(fname, url=url, progress=progress)
+        if cache: _save_cache(fname, parts, fname.stat())
+    return tuple(torch.from_numpy(a) for pair in parts[:3 if with_test else 2] for a in pair)
 
 # %% ../nbs/00_data.ipynb #3fd5105d
-def _as_image(x) -> np.ndarray:
+def _as_image(x,  # one digit: 784 pixels or 28x28, as a tensor, an array or nested lists
+             ) -> np.ndarray:  # the digit as a 28x28 float array
     "A digit (784 pixels, or 28x28) as a 28x28 NumPy array."
     a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if a.size != N_PIXELS: raise ValueError(f"a digit has {N_PIXELS} pixels (28x28), got shape {a.shape}")
     return a.reshape(28, 28)
 
-def show_digit(x, label=None, ax=None, cmap: str = "gray_r"):
+# %% ../nbs/00_data.ipynb #dc0396fb
+def show_digit(x,  # one digit: 784 pixels or 28x28
+               label=None,  # shown as the title (a number, a string or a one-element tensor); None for no title
+               ax=None,  # the matplotlib axis to draw on; None for a new 2x2-inch figure
+               cmap: str = "gray_r",  # matplotlib colour map; 'gray_r' draws ink dark on white
+              ):  # the matplotlib axis
     "Show one digit (784 pixels or 28x28) with its `label` as the title; return the matplotlib axis."
     import matplotlib.pyplot as plt
     img = _as_image(x)
     if ax is None: _, ax = plt.subplots(figsize=(2, 2))
     ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
-    if label is not None: ax.set_title(str(label.item() if isinstance(label, torch.Tensor) else label))
+    if label is not None: ax.set_title(str(label.item() if isinstance(label, torch.Tensor) else label), fontsize=12)
     ax.set_axis_off()
     return ax
 
 # %% ../nbs/00_data.ipynb #d2e0d8d6
-def show_digits(xs, labels=None, ncols: int = 10, size: float = 1.0, cmap: str = "gray_r"):
+def show_digits(xs,  # digits, each 784 pixels or 28x28 (a tensor, an array or a list)
+                labels=None,  # one label per digit, shown as titles; None for none
+                ncols: int = 10,  # digits per row
+                size: float = 1.0,  # inches per digit
+                cmap: str = "gray_r",  # matplotlib colour map
+               ):  # the matplotlib figure
     "Show a grid of digits with their labels; return the matplotlib figure."
     import matplotlib.pyplot as plt
     n = len(xs)
-    if n == 0: raise ValueError("show_digits needs at least one digit")
-    if labels is not None and len(labels) != n: raise ValueError(f"got {n} digits but {len(labels)} labels")
+    if n == 0: raise ValueError("show_digits: xs is empty; pass at least one digit")
+    if labels is not None and len(labels) != n: raise ValueError(f"show_digits: got {n} digits but {len(labels)} labels")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"show_digits: ncols must be an int >= 1, got {ncols!r}")
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size < 100:
+        raise ValueError(f"show_digits: size must be a number of inches between 0 and 100, got {size!r}")
     ncols = min(ncols, n); nrows = -(-n // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.25), squeeze=False)
     for i, ax in enumerate(axs.flat):
         if i < n: show_digit(xs[i], None if labels is None else labels[i], ax=ax, cmap=cmap)
         else: ax.set_axis_off()

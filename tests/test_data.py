@@ -1,9 +1,10 @@
 """The MNIST download path of `foundations.data`, against a real HTTP server on 127.0.0.1.
 
 The server is started by the tests and serves small MNIST-format files made here; nothing touches the internet.
-Each failure must raise `MNISTError` with a useful message and leave the data folder exactly as it was.
+Each failure must raise `MNISTError` with a useful message and leave the data folder exactly as it was. The cache of
+decoded arrays must be used, rebuilt when stale or corrupt, never half-written, and skipped when it cannot be written.
 """
-import gzip, io, pickle, socket, threading
+import gzip, io, os, pickle, socket, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -65,6 +66,14 @@ def refused_url():
 
 def files_in(folder): return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory, monkeypatch):
+    "Every test gets its own empty per-user cache folder and no FOUNDATIONS_DATA, so none sees another's cache."
+    cache = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.delenv("FOUNDATIONS_DATA", raising=False)
+    return cache / "foundations"
+
 
 def test_good_download_then_cached(server, tmp_path, refused_url):
     out = get_mnist(tmp_path, url=server + "/good.pkl.gz", progress=False)
@@ -80,15 +89,34 @@ def test_good_download_then_cached(server, tmp_path, refused_url):
     assert x_test.shape == (4, 784)
 
 def test_env_var_picks_the_folder(server, tmp_path, monkeypatch):
+    (tmp_path / "mnist-here").mkdir()
     monkeypatch.setenv("FOUNDATIONS_DATA", str(tmp_path / "mnist-here"))
     assert data.data_dir() == tmp_path / "mnist-here"
     get_mnist(url=server + "/good.pkl.gz", progress=False)
     assert files_in(tmp_path / "mnist-here") == ["mnist.pkl.gz"]
 
-def test_progress_bar(server, tmp_path, capsys):
+def test_default_folder_is_created(server, own_cache):
+    assert not own_cache.exists()
+    get_mnist(url=server + "/good.pkl.gz", progress=False)
+    assert (own_cache / "mnist.pkl.gz").read_bytes() == GOOD_BYTES
+
+class SpyBar:
+    "Stands in for fastprogress's progress_bar and records the totals and values it is given."
+    made = []
+    def __init__(self, gen, total=None, comment=""): self.total, self.comment, self.values = total, comment, []; SpyBar.made.append(self)
+    def update(self, v): self.values.append(v)
+
+def test_progress_bar(server, tmp_path, monkeypatch):
+    "The download drives fastprogress's bar, in kB, from 0 to the whole file."
+    import fastprogress.fastprogress as fp
+    monkeypatch.setattr(fp, "progress_bar", SpyBar); SpyBar.made.clear()
     get_mnist(tmp_path, url=server + "/good.pkl.gz", progress=True)
-    err = capsys.readouterr().err
-    assert "downloading MNIST [" in err and "#" * 30 in err
+    (bar,) = SpyBar.made
+    kb = -(-len(GOOD_BYTES) // 1000)
+    assert bar.total == kb and bar.values[0] == 0 and bar.values[-1] == kb and "kB" in bar.comment
+    SpyBar.made.clear()
+    get_mnist(tmp_path / "..", url=server + "/good.pkl.gz", progress=False)   # another folder: downloads again
+    assert SpyBar.made == []
 
 @pytest.mark.parametrize("route, message", [
     ("/truncated.pkl.gz", "truncated or corrupt"),
@@ -114,8 +142,11 @@ def test_refused_connection(tmp_path, refused_url):
 
 def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
     "Ctrl-C in the middle of the transfer: the temporary file is removed, the error passes through."
-    def interrupt(done, total): raise KeyboardInterrupt
-    monkeypatch.setattr(data, "_progress", interrupt)
+    import fastprogress.fastprogress as fp
+    class Interrupt(SpyBar):
+        def update(self, v):
+            if v: raise KeyboardInterrupt
+    monkeypatch.setattr(fp, "progress_bar", Interrupt)
     with pytest.raises(KeyboardInterrupt): get_mnist(tmp_path, url=server + "/good.pkl.gz", progress=True)
     assert files_in(tmp_path) == []
 
@@ -146,10 +177,162 @@ def test_good_file_survives_a_failed_download(server, tmp_path):
 def test_no_download_when_asked(tmp_path):
     with pytest.raises(MNISTError, match="download=False"): get_mnist(tmp_path, download=False)
 
-def test_unwritable_folder(tmp_path, server):
+def test_unwritable_default_folder(tmp_path, server, monkeypatch):
     blocker = tmp_path / "file"; blocker.write_text("not a folder")
-    with pytest.raises(MNISTError, match="cannot write to the data folder"):
-        get_mnist(blocker / "sub", url=server + "/good.pkl.gz", progress=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))                       # the default folder cannot be made
+    with pytest.raises(MNISTError, match="cannot create the default data folder .*set FOUNDATIONS_DATA"):
+        get_mnist(url=server + "/good.pkl.gz", progress=False)
+
+
+# ---- data location mistakes (issue 12): say what was expected and where; never create a folder the user named ----
+
+def test_env_var_pointing_at_the_file(tmp_path, monkeypatch, refused_url):
+    (tmp_path / "mnist.pkl.gz").write_bytes(GOOD_BYTES)
+    monkeypatch.setenv("FOUNDATIONS_DATA", str(tmp_path / "mnist.pkl.gz"))
+    with pytest.raises(MNISTError) as e: get_mnist(url=refused_url)
+    msg = str(e.value)
+    assert "FOUNDATIONS_DATA=" in msg and "points at a file, not a folder" in msg
+    assert f"set FOUNDATIONS_DATA to the folder that holds mnist.pkl.gz, e.g. {tmp_path}" in msg
+    assert "File exists" not in msg
+
+def test_folder_argument_pointing_at_the_file(tmp_path, refused_url):
+    (tmp_path / "mnist.pkl.gz").write_bytes(GOOD_BYTES)
+    with pytest.raises(MNISTError, match=f"pass the folder that holds mnist.pkl.gz, e.g. {tmp_path}"):
+        get_mnist(tmp_path / "mnist.pkl.gz", url=refused_url)
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_mistyped_folder_is_an_error_not_a_new_folder(tmp_path, monkeypatch, server, via_env):
+    typo = tmp_path / "mnsit"
+    if via_env: monkeypatch.setenv("FOUNDATIONS_DATA", str(typo))
+    with pytest.raises(MNISTError) as e: get_mnist(None if via_env else typo, url=server + "/good.pkl.gz", progress=False)
+    assert "which does not exist" in str(e.value) and f"mkdir -p '{typo}'" in str(e.value)
+    assert ("FOUNDATIONS_DATA=" in str(e.value)) == via_env
+    assert not typo.exists()
+
+def test_mistyped_folder_downloads_nothing(tmp_path, server):
+    Handler.hits.clear()
+    with pytest.raises(MNISTError): get_mnist(tmp_path / "nope", url=server + "/good.pkl.gz", progress=False)
+    assert Handler.hits == [] and not (tmp_path / "nope").exists()
+
+def test_load_mnist_file_on_a_folder(tmp_path):
+    with pytest.raises(MNISTError, match="is a folder, not an mnist.pkl.gz file; pass the file"): load_mnist_file(tmp_path)
+
+@pytest.mark.parametrize("dest,msg", [("x/mnist.pkl.gz", "the folder .* does not exist; create it first"),
+                                      (".", "is a folder; pass the file's path")])
+def test_download_mnist_destination_mistakes(tmp_path, refused_url, dest, msg):
+    with pytest.raises(MNISTError, match=msg): download_mnist(tmp_path / dest, url=refused_url)
+    assert files_in(tmp_path) == []
+
+@pytest.mark.parametrize("kwargs,msg", [({"folder": 3}, "folder must be a path"), ({"download": "no"}, "download must be True or False"),
+                                        ({"with_test": 1}, "with_test must be True or False"), ({"cache": None}, "cache must be True or False")])
+def test_get_mnist_argument_types(tmp_path, kwargs, msg):
+    with pytest.raises(TypeError, match=msg): get_mnist(**{"folder": tmp_path, **kwargs})
+
+
+# ---- the cache of decoded arrays (issue 14) ----
+
+@pytest.fixture
+def good_file(tmp_path):
+    f = tmp_path / "mnist.pkl.gz"; f.write_bytes(GOOD_BYTES)
+    return f
+
+@pytest.fixture
+def reads(monkeypatch):
+    "Counts the reads of the pickle itself."
+    calls = []
+    real = data._read_mnist
+    monkeypatch.setattr(data, "_read_mnist", lambda fname, where: calls.append(fname) or real(fname, where))
+    return calls
+
+def same(a, b): return all(torch.equal(x, y) for x, y in zip(a, b)) and len(a) == len(b)
+
+def test_cache_is_used(good_file, reads, refused_url):
+    first = get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 1 and (data._cache_path(good_file) / "manifest.json").exists()
+    again = get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 1 and same(first, again)                          # the second load never read the pickle
+    assert same(again, [torch.from_numpy(a) for pair in GOOD[:2] for a in pair])
+
+def test_test_split_not_decoded_unless_asked(good_file, monkeypatch, refused_url):
+    get_mnist(good_file.parent, url=refused_url)                           # builds the cache
+    loaded = []
+    real = np.load
+    monkeypatch.setattr(np, "load", lambda f, **kw: loaded.append(os.path.basename(f)) or real(f, **kw))
+    assert len(get_mnist(good_file.parent, url=refused_url)) == 4
+    assert loaded and not any(name.startswith("test_") for name in loaded)
+    out = get_mnist(good_file.parent, url=refused_url, with_test=True)
+    assert len(out) == 6 and torch.equal(out[4], torch.from_numpy(GOOD[2][0]))
+    assert len(load_mnist_file(good_file, with_test=False)) == 2 and len(load_mnist_file(good_file)) == 3
+
+def test_cache_rebuilt_when_stale(good_file, reads, refused_url):
+    get_mnist(good_file.parent, url=refused_url)
+    other = make_parts(seed=1)
+    good_file.write_bytes(gz_pickle(other))                                  # the source changed
+    out = get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 2 and same(out, [torch.from_numpy(a) for pair in other[:2] for a in pair])
+    st = good_file.stat(); os.utime(good_file, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # touched only
+    get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 3
+    get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 3                                                   # and the rebuilt cache is used
+
+@pytest.mark.parametrize("damage", [
+    lambda d: (d / "train_x.npy").write_bytes((d / "train_x.npy").read_bytes()[:500]),        # cut short
+    lambda d: (d / "train_y.npy").unlink(),                                                     # missing
+    lambda d: (d / "manifest.json").write_text("{not json"),                                   # garbled manifest
+    lambda d: np.save(d / "train_y.npy", np.full(20, 11, np.int64)),                          # same size, bad labels
+    lambda d: np.save(d / "valid_x.npy", np.zeros((6, 784), np.float64)[:, :392]),            # wrong dtype and shape
+])
+def test_cache_rebuilt_when_corrupt(good_file, reads, refused_url, damage):
+    first = get_mnist(good_file.parent, url=refused_url)
+    damage(data._cache_path(good_file))
+    again = get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 2 and same(first, again)                          # read the pickle again: right answer
+    get_mnist(good_file.parent, url=refused_url)
+    assert len(reads) == 2                                                   # and the cache was repaired
+
+def test_cache_never_half_written(good_file, monkeypatch, refused_url, own_cache):
+    "Interrupted in the middle of writing the cache: no cache folder, no temporary folder, and the next load works."
+    real, n = np.save, []
+    def save(f, a, **kw):
+        n.append(1)
+        if len(n) == 3: raise KeyboardInterrupt
+        return real(f, a, **kw)
+    monkeypatch.setattr(np, "save", save)
+    with pytest.raises(KeyboardInterrupt): get_mnist(good_file.parent, url=refused_url)
+    root = data._cache_path(good_file).parent
+    assert files_in(root) == []
+    monkeypatch.setattr(np, "save", real)
+    assert len(get_mnist(good_file.parent, url=refused_url)) == 4
+    assert files_in(root) == [data._cache_path(good_file).name]
+    assert sorted(files_in(data._cache_path(good_file))) == sorted(
+        ["manifest.json"] + [f"{s}_{k}.npy" for s in ("train", "valid", "test") for k in "xy"])
+
+def test_cache_replaced_atomically(good_file, refused_url):
+    "A rebuild over an existing cache leaves exactly one complete cache folder."
+    get_mnist(good_file.parent, url=refused_url)
+    good_file.write_bytes(gz_pickle(make_parts(seed=2)))
+    get_mnist(good_file.parent, url=refused_url)
+    root = data._cache_path(good_file).parent
+    assert files_in(root) == [data._cache_path(good_file).name]
+
+def test_unwritable_cache_loads_without_caching(good_file, reads, monkeypatch, tmp_path, refused_url):
+    blocker = tmp_path / "blocker"; blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    for _ in range(2): assert same(get_mnist(good_file.parent, url=refused_url),
+                                   [torch.from_numpy(a) for pair in GOOD[:2] for a in pair])
+    assert len(reads) == 2                                                   # no cache, no failure
+
+def test_cache_off(good_file, reads, refused_url):
+    for _ in range(2): get_mnist(good_file.parent, url=refused_url, cache=False)
+    assert len(reads) == 2 and not data._cache_path(good_file).exists()
+
+def test_corrupt_pickle_with_an_old_cache_still_fails(good_file, refused_url):
+    "A cache never hides a broken source file: it is stale as soon as the file changes."
+    get_mnist(good_file.parent, url=refused_url)
+    good_file.write_bytes(GOOD_BYTES[:100])
+    with pytest.raises(MNISTError, match="truncated or corrupt"): get_mnist(good_file.parent, url=refused_url)
+
 
 @pytest.mark.parametrize("protocol", [2, 4, 5])
 def test_reads_any_pickle_protocol(tmp_path, protocol):
