@@ -5,67 +5,81 @@
 # %% ../nbs/03_backprop.ipynb #aaa7fb6b
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from .fully_connected import init_kaiming, lin, mse, relu
+from .fully_connected import _check_lin, _mse_args, init_kaiming, lin, mse, relu
 
 # %% auto #0
 __all__ = ['mse_grad', 'relu_grad', 'lin_grad', 'forward_and_backward', 'Module', 'Relu', 'Lin', 'Mse', 'Model', 'check_grads',
            'ReluFunction', 'LinearLayer']
 
 # %% ../nbs/03_backprop.ipynb #581979df
-def _shape(t) -> tuple: return tuple(t.shape)
-
-def _grad_of(t: Tensor, who: str) -> Tensor:
-    "The gradient `t.g` that the next step of the backward pass stored, or a clear error if it is missing or misshaped."
+def _grad_of(t: Tensor,  # the output of a forward step, whose gradient the next step stored in `t.g`
+             who: str,  # the caller's name, which starts every message
+            ) -> Tensor:  # `t.g`, a tensor of `t`'s shape and dtype
+    "The gradient `t.g` that the next step of the backward pass stored, or a clear error if it is missing or does not fit `t`."
     g = getattr(t, "g", None)
     if g is None:
         raise RuntimeError(f"{who}: the output has no gradient `.g` yet; run the backward step of what comes after it "
                            f"(the next layer or the loss) first")
-    if g.shape != t.shape:
-        raise RuntimeError(f"{who}: the output's gradient has shape {_shape(g)} but the output has shape {_shape(t)}")
+    if not isinstance(g, Tensor) or g.shape != t.shape or g.dtype != t.dtype:
+        what = f"{tuple(g.shape)} {g.dtype}" if isinstance(g, Tensor) else type(g).__name__
+        raise ValueError(f"{who}: the output's gradient `.g` must be a tensor of the output's shape and dtype, "
+                         f"{tuple(t.shape)} {t.dtype}, got {what}")
     return g
 
-def _mse_columns(inp: Tensor, targ: Tensor, who: str) -> tuple[Tensor, Tensor]:
-    "`inp` and `targ` of shape `(n,)` or `(n, 1)` as two `(n,)` tensors, or an error naming the shapes."
-    cols = []
-    for name, t in (("output", inp), ("targ", targ)):
-        if not isinstance(t, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(t).__name__}")
-        if not (t.ndim == 1 or (t.ndim == 2 and t.shape[1] == 1)):
-            raise ValueError(f"{who}: {name} must have shape (n,) or (n, 1), got {_shape(t)}")
-        cols.append(t.reshape(-1))
-    if cols[0].shape[0] != cols[1].shape[0]:
-        raise ValueError(f"{who}: output has {cols[0].shape[0]} rows but targ has {cols[1].shape[0]} "
-                         f"(shapes {_shape(inp)} and {_shape(targ)})")
-    return cols[0], cols[1]
-
 # %% ../nbs/03_backprop.ipynb #81b3f85d
-def mse_grad(inp: Tensor, targ: Tensor) -> None:
+def mse_grad(inp: Tensor,  # the model's output, shape (n,) or (n, 1), floating point
+             targ: Tensor,  # the targets, shape (n,) or (n, 1); integer labels are fine
+            ) -> None:  # nothing: sets `inp.g`, of `inp`'s shape and dtype
     "Set `inp.g`, the gradient of `mse(inp, targ)` with respect to `inp`: `2 (inp - targ) / n`."
-    o, t = _mse_columns(inp, targ, "mse_grad")
-    inp.g = ((o - t) * (2. / o.shape[0])).view_as(inp)
+    o, t = _mse_args("mse_grad", inp, targ)
+    inp.g = (2. * (o - t) / o.shape[0]).to(inp.dtype).view(inp.shape)
 
-def relu_grad(inp: Tensor, out: Tensor) -> None:
+# %% ../nbs/03_backprop.ipynb #81b3f860
+def relu_grad(inp: Tensor,  # the ReLU's input, floating point
+              out: Tensor,  # its output `relu(inp)`, same shape and dtype, carrying the gradient `out.g`
+             ) -> None:  # nothing: sets `inp.g`, of `inp`'s shape and dtype
     "Set `inp.g` from `out.g` for `out = relu(inp)`: the gradient passes where `inp > 0` and is 0 elsewhere."
-    g = _grad_of(out, "relu_grad")
-    if inp.shape != out.shape: raise ValueError(f"relu_grad: inp {_shape(inp)} and out {_shape(out)} must have the same shape")
-    inp.g = torch.ops.aten.threshold_backward(g, inp, 0)    # = torch.where(inp > 0, g, 0.), fused into one pass
+    for name, t in (("inp", inp), ("out", out)):
+        if not isinstance(t, Tensor) or not t.is_floating_point():
+            raise TypeError(f"relu_grad: {name} must be a floating-point tensor, got "
+                            f"{t.dtype if isinstance(t, Tensor) else type(t).__name__}")
+    if inp.shape != out.shape or inp.dtype != out.dtype:
+        raise ValueError(f"relu_grad: inp {tuple(inp.shape)} {inp.dtype} and out {tuple(out.shape)} {out.dtype} must "
+                         f"have the same shape and dtype (out = relu(inp))")
+    inp.g = torch.ops.aten.threshold_backward(_grad_of(out, "relu_grad"), inp, 0)   # = where(inp > 0, out.g, 0.), one pass
 
-def lin_grad(inp: Tensor, out: Tensor, w: Tensor, b: Tensor, input_grad: bool = True) -> None:
+# %% ../nbs/03_backprop.ipynb #81b3f863
+def lin_grad(inp: Tensor,  # the layer's input, shape (n, n_in)
+             out: Tensor,  # its output `inp @ w + b`, shape (n, n_out), carrying the gradient `out.g`
+             w: Tensor,  # weights, shape (n_in, n_out)
+             b: Tensor,  # bias, shape (n_out,)
+             input_grad: bool = True,  # False skips `inp.g` (a first layer's input is the data: nobody needs it)
+            ) -> None:  # nothing: sets `w.g`, `b.g` and, if `input_grad`, `inp.g`
     "Set `w.g`, `b.g` and (unless `input_grad=False`) `inp.g` from `out.g` for `out = inp @ w + b`."
+    _check_lin("lin_grad", w, b, inp)
+    if not isinstance(out, Tensor) or out.shape != (inp.shape[0], w.shape[1]) or out.dtype != w.dtype:
+        what = f"{tuple(out.shape)} {out.dtype}" if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(f"lin_grad: out must be the layer's output, shape {(inp.shape[0], w.shape[1])} {w.dtype}, got {what}")
+    if not isinstance(input_grad, bool): raise TypeError(f"lin_grad: input_grad must be True or False, got {input_grad!r}")
     g = _grad_of(out, "lin_grad")
-    if inp.ndim != 2 or w.ndim != 2 or g.shape != (inp.shape[0], w.shape[1]) or inp.shape[1] != w.shape[0]:
-        raise ValueError(f"lin_grad: expected inp (n, n_in), w (n_in, n_out), out (n, n_out), got inp {_shape(inp)}, "
-                         f"w {_shape(w)}, out {_shape(out)}")
-    if input_grad: inp.g = g @ w.T          # a first layer's input is the data: its gradient is never used
+    if input_grad: inp.g = g @ w.T
     w.g = inp.T @ g
     b.g = g.sum(0)
 
 # %% ../nbs/03_backprop.ipynb #034a64e2
-def forward_and_backward(inp: Tensor, targ: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:
+def forward_and_backward(inp: Tensor,  # the batch, shape (n, n_in), floating point
+                         targ: Tensor,  # the targets, shape (n,) or (n, 1)
+                         w1: Tensor,  # first layer's weights, shape (n_in, nh)
+                         b1: Tensor,  # first layer's bias, shape (nh,)
+                         w2: Tensor,  # second layer's weights, shape (nh, 1)
+                         b2: Tensor,  # second layer's bias, shape (1,)
+                        ) -> Tensor:  # the loss (a scalar); `.g` is set on `inp` and on every weight and bias
     "Run the two-layer net `lin, relu, lin, mse` forward, then backward by hand; set `.g` on `inp` and every weight; return the loss."
     l1 = lin(inp, w1, b1)
     l2 = relu(l1)
@@ -81,37 +95,41 @@ def forward_and_backward(inp: Tensor, targ: Tensor, w1: Tensor, b1: Tensor, w2: 
 # %% ../nbs/03_backprop.ipynb #2238e682
 class Module:
     "A layer with a hand-written backward pass: subclasses define `forward(*args)` and `bwd(out, *args)`."
-    args: tuple | None = None
-    out = None
+    def __init__(self):
+        "A module that has not been called yet: nothing is stored for `backward`."
+        self.args, self.out = None, None
 
-    def __call__(self, *args):
+    def __call__(self, *args: Tensor,  # the inputs, passed on to `forward`
+                ) -> Tensor:  # what `forward` returns
         "Run `forward(*args)`, remember the inputs and the output for `backward`, and return the output."
         self.args = self.out = None                     # a forward that fails leaves nothing stale behind
         out = self.forward(*args)
         self.args, self.out = args, out
         return out
 
-    def forward(self, *args):
+    def forward(self, *args: Tensor) -> Tensor:
         "Compute the output from the inputs; every subclass must define it."
         raise NotImplementedError(f"{type(self).__name__} must define forward(*args)")
 
-    def bwd(self, out, *args) -> None:
-        "Set `.g` on each input (and parameter) from `out.g` (or, for a loss, from nothing); every subclass must define it."
+    def bwd(self, out: Tensor,  # the output of the last forward call, carrying `out.g` (a loss's output has none)
+            *args: Tensor,  # the inputs of that call
+           ) -> None:  # nothing: sets `.g` on each input that needs it and on every parameter
+        "Set `.g` on the inputs (and parameters) from `out.g`, or for a loss from nothing; every subclass must define it."
         raise NotImplementedError(f"{type(self).__name__} must define bwd(out, *args) to set .g on its inputs")
 
-    def backward(self) -> None:
+    def backward(self) -> None:  # nothing: `bwd` sets the gradients; RuntimeError if there is no forward to use
         "Backward through the last forward call, then forget it: a second `backward` needs a new forward."
-        if self.args is None:
+        if getattr(self, "args", None) is None:
             raise RuntimeError(f"{type(self).__name__}.backward() needs a forward pass first (none since it was created "
                                f"or since the last backward): call the module on its inputs, then backward()")
         self.bwd(self.out, *self.args)
         self.args = self.out = None
 
-    def named_parameters(self) -> list[tuple[str, Tensor]]:
+    def named_parameters(self) -> list[tuple[str, Tensor]]:  # `(name, tensor)` pairs; none by default
         "The `(name, tensor)` pairs this module trains; none by default."
         return []
 
-    def parameters(self) -> list[Tensor]:
+    def parameters(self) -> list[Tensor]:  # the tensors of `named_parameters`, in order
         "The tensors this module trains; each gets a `.g` from `backward`."
         return [p for _, p in self.named_parameters()]
 
@@ -120,39 +138,57 @@ class Module:
 # %% ../nbs/03_backprop.ipynb #c7262fb2
 class Relu(Module):
     "ReLU with its backward: the gradient passes where the input is positive."
+    def __init__(self):
+        "A ReLU has no parameters."
+        super().__init__()
+
     def forward(self, inp: Tensor) -> Tensor: return relu(inp)
     def bwd(self, out: Tensor, inp: Tensor) -> None: relu_grad(inp, out)
 
+# %% ../nbs/03_backprop.ipynb #c7262fb5
 class Lin(Module):
     "Linear layer `inp @ w + b` with `w` of shape `(n_in, n_out)`; backward sets `w.g`, `b.g` and (if `input_grad`) `inp.g`."
-    def __init__(self, w: Tensor, b: Tensor, input_grad: bool = True):
-        if not isinstance(w, Tensor) or not isinstance(b, Tensor):
-            raise TypeError(f"Lin: w and b must be tensors, got {type(w).__name__} and {type(b).__name__}")
-        if w.ndim != 2 or _shape(b) != (w.shape[1],):
-            raise ValueError(f"Lin: need w of shape (n_in, n_out) and b of shape (n_out,), got {_shape(w)} and {_shape(b)}")
+    def __init__(self,
+                 w: Tensor,  # weights, shape (n_in, n_out): the transpose of nn.Linear's weight; floating point
+                 b: Tensor,  # bias, shape (n_out,), w's dtype
+                 input_grad: bool = True,  # False for a first layer: its input is the data, so skip `inp.g`
+                ):
+        super().__init__()
+        _check_lin("Lin", w, b)
+        if not isinstance(input_grad, bool): raise TypeError(f"Lin: input_grad must be True or False, got {input_grad!r}")
         self.w, self.b, self.input_grad = w, b, input_grad
 
     def forward(self, inp: Tensor) -> Tensor: return lin(inp, self.w, self.b)
-
     def bwd(self, out: Tensor, inp: Tensor) -> None: lin_grad(inp, out, self.w, self.b, self.input_grad)
-
     def named_parameters(self) -> list[tuple[str, Tensor]]: return [("w", self.w), ("b", self.b)]
     def __repr__(self): return f"Lin({self.w.shape[0]} -> {self.w.shape[1]})"
 
+# %% ../nbs/03_backprop.ipynb #c7262fb8
 class Mse(Module):
     "Mean squared error that keeps `diff = out - targ` from the forward pass so that backward only scales it."
+    def __init__(self):
+        "A loss with no parameters; `forward` stores the differences for `bwd`."
+        super().__init__()
+        self.diff = None
+
     def forward(self, inp: Tensor, targ: Tensor) -> Tensor:
-        o, t = _mse_columns(inp, targ, "Mse")
+        o, t = _mse_args("Mse", inp, targ)
         self.diff = o - t
         return self.diff.pow(2).mean()
 
     def bwd(self, out: Tensor, inp: Tensor, targ: Tensor) -> None:
-        inp.g = (self.diff * (2. / self.diff.shape[0])).view_as(inp)
+        inp.g = (self.diff * (2. / self.diff.shape[0])).to(inp.dtype).view(inp.shape)
 
 # %% ../nbs/03_backprop.ipynb #b216bd36
 class Model:
     "Layers followed by a loss, with a hand-written backward: `model(x, targ)` returns the loss, `model.backward()` sets every `.g`."
-    def __init__(self, layers: Sequence[Module], loss: Module):
+    def __init__(self,
+                 layers: Sequence[Module],  # a list or tuple of modules, applied in order
+                 loss: Module,  # a loss module, applied to the last layer's output and the targets
+                ):
+        if isinstance(layers, Module) or not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Model: layers must be a list of Module instances, got {type(layers).__name__}"
+                            + ("; did you swap layers and loss?" if isinstance(loss, (list, tuple)) else ""))
         layers = list(layers)
         for m in layers + [loss]:
             if not isinstance(m, Module):
@@ -177,9 +213,9 @@ class Model:
         for layer in self.layers: x = layer.forward(x)
         return x
 
-    def backward(self) -> None:
+    def backward(self) -> None:  # nothing: sets `.g` on every parameter; RuntimeError without a forward
         "Set `.g` on every parameter (and on the input, if the first layer computes it) from the last `model(x, targ)`."
-        stale = [m for m in self.layers + [self.loss] if m.args is None]
+        stale = [m for m in self.layers + [self.loss] if getattr(m, "args", None) is None]
         if stale:
             raise RuntimeError(f"Model.backward() needs a forward pass first: call model(x, targ) before each backward() "
                                f"(no stored forward in {', '.join(map(repr, stale))})")
@@ -196,14 +232,51 @@ class Model:
 
     def __repr__(self): return f"Model({self.layers}, loss={self.loss!r})"
 
-# %% ../nbs/03_backprop.ipynb #1e7e4619
-def _default_tol(dtype: torch.dtype) -> float:
+# %% ../nbs/03_backprop.ipynb #1e7e4617
+def _default_tol(dtype: torch.dtype,  # the dtype of the batch
+                ) -> float:  # the largest relative error `check_grads` accepts by default
+    "A tolerance for relative gradient errors that fits the precision of `dtype`."
     return {torch.float64: 1e-9, torch.float32: 1e-4}.get(dtype, 1e-2)
 
-def check_grads(model: Model, x: Tensor, targ: Tensor, tol: float | None = None, check_input: bool = True,
-                verbose: bool = False) -> float:
-    "Largest relative error between `model`'s hand-written `.g` and autograd's gradient, over parameters (and input); raises above `tol`."
+# %% ../nbs/03_backprop.ipynb #1e7e461b
+def _not_finite(t: Tensor,  # any tensor
+               ) -> str:  # '' when every entry is finite, else how many are NaN and how many infinite
+    "Describe the NaN and infinite entries of `t`, or return '' if there are none."
+    if not t.is_floating_point() or bool(torch.isfinite(t).all()): return ""
+    return f"{int(t.isnan().sum())} NaN and {int(t.isinf().sum())} infinite of {t.numel()} entries"
+
+# %% ../nbs/03_backprop.ipynb #1e7e461e
+def _check_grads_args(model, x, targ, tol, check_input, verbose) -> float:
+    "Check `check_grads`'s arguments (TypeError or ValueError naming the argument); return the tolerance to use."
     if not isinstance(model, Model): raise TypeError(f"check_grads: model must be a Model, got {type(model).__name__}")
+    for name, t in (("x", x), ("targ", targ)):
+        if not isinstance(t, Tensor): raise TypeError(f"check_grads: {name} must be a tensor, got {type(t).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"check_grads: x must be floating point (its gradient is checked), got {x.dtype}; use x.float()")
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"check_grads: x must hold at least one sample (a batch of shape (n, ...), n >= 1), "
+                         f"got shape {tuple(x.shape)}")
+    for name, v in (("check_input", check_input), ("verbose", verbose)):
+        if not isinstance(v, bool): raise TypeError(f"check_grads: {name} must be True or False, got {v!r}")
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < math.inf):
+        raise ValueError(f"check_grads: tol must be a positive finite number (or None for the dtype's default), got {tol!r}")
+    if not model.named_parameters() and not check_input:
+        raise ValueError("check_grads: nothing to check: the model has no parameters and check_input=False")
+    for name, t in [("x", x), ("targ", targ)] + model.named_parameters():
+        bad = _not_finite(t)
+        if bad: raise ValueError(f"check_grads: {name} holds {bad}; gradients at non-finite values cannot be checked")
+    return _default_tol(x.dtype) if tol is None else float(tol)
+
+# %% ../nbs/03_backprop.ipynb #1e7e4621
+def check_grads(model: Model,  # the model to check: its forward runs twice (under autograd, then ours)
+                x: Tensor,  # a batch, shape (n, ...), floating point, finite, n >= 1
+                targ: Tensor,  # its targets, finite
+                tol: float = None,  # largest relative error accepted; None: 1e-9 for float64, 1e-4 for float32, else 1e-2
+                check_input: bool = True,  # also check `x.g` (False for a first `Lin` with `input_grad=False`)
+                verbose: bool = False,  # print one line per tensor checked
+               ) -> float:  # the largest relative error; AssertionError above `tol` or on any NaN or infinity
+    "Largest relative error between `model`'s hand-written `.g` and autograd's gradient, over parameters (and input); raises above `tol`."
+    tol = _check_grads_args(model, x, targ, tol, check_input, verbose)
     named = model.named_parameters()
     # autograd's reference: the same forward with gradients switched on (restored afterwards)
     xa = x.detach().requires_grad_(check_input)
@@ -212,51 +285,75 @@ def check_grads(model: Model, x: Tensor, targ: Tensor, tol: float | None = None,
         for _, p in named:
             if not p.requires_grad: p.requires_grad_(True)
         with torch.enable_grad():
-            loss = model(xa, targ)
+            loss_ref = model(xa, targ)
             inputs = [p for _, p in named] + ([xa] if check_input else [])
-            ref = torch.autograd.grad(loss, inputs)
+            ref = torch.autograd.grad(loss_ref, inputs)
     finally:
         for (_, p), f in zip(named, flags): p.requires_grad_(f)
     # ours: forward and backward by hand, with autograd off, after removing any `.g` left from an earlier backward
     for t in [p for _, p in named] + ([x] if check_input else []):
         if hasattr(t, "g"): del t.g
     with torch.no_grad():
-        model(x, targ)
+        loss_ours = model(x, targ)
         model.backward()
     ours = [p.g for _, p in named] + ([getattr(x, "g", None)] if check_input else [])
     names = [n for n, _ in named] + (["input"] if check_input else [])
-    worst, errs = 0.0, []
+    worst, failures = 0.0, []
+    for what, l in (("autograd's loss", loss_ref), ("our loss", loss_ours)):
+        if _not_finite(l.detach()): failures.append(f"{what} is {l.item()}")
     for name, g, r in zip(names, ours, ref):
         if g is None:
             hint = " (a first Lin with input_grad=False computes none: pass check_input=False)" if name == "input" else ""
             raise RuntimeError(f"check_grads: {name} got no `.g` from model.backward(){hint}")
-        err = ((g - r).abs().max() / r.abs().max().clamp_min(1e-30)).item()
-        errs.append((name, err)); worst = max(worst, err)
-        if verbose: print(f"{name:16} {tuple(g.shape)!s:12} max |ours - autograd| / max |autograd| = {err:.2e}")
-    tol = _default_tol(x.dtype) if tol is None else tol
-    if worst > tol:
-        bad = ", ".join(f"{n} ({e:.2e})" for n, e in errs if e > tol)
-        raise AssertionError(f"check_grads: hand-written gradients differ from autograd's by more than tol={tol:g}: {bad}")
+        if not isinstance(g, Tensor) or g.shape != r.shape:
+            problem = f".g has shape {tuple(g.shape) if isinstance(g, Tensor) else type(g).__name__}, expected {tuple(r.shape)}"
+        elif _not_finite(g): problem = f"our gradient holds {_not_finite(g)}"
+        elif _not_finite(r): problem = f"autograd's gradient holds {_not_finite(r)}"
+        else:
+            err = ((g - r).abs().max() / r.abs().max().clamp_min(1e-30)).item()
+            worst = max(worst, err)
+            problem = f"relative error {err:.2e} > tol {tol:g}" if err > tol else ""
+            if verbose: print(f"{name:16} {tuple(g.shape)!s:12} max |ours - autograd| / max |autograd| = {err:.2e}")
+        if problem:
+            failures.append(f"{name}: {problem}")
+            if verbose and not problem.startswith("relative"): print(f"{name:16} FAILED: {problem}")
+    if failures:
+        raise AssertionError("check_grads: hand-written gradients do not match autograd's: " + "; ".join(failures))
     return worst
 
 # %% ../nbs/03_backprop.ipynb #19f0ec11
 class ReluFunction(torch.autograd.Function):
-    "ReLU as a custom autograd `Function`: forward saves its input, backward masks the incoming gradient with it."
+    "ReLU as a custom autograd `Function` (use `ReluFunction.apply(inp)`): forward saves its input, backward masks the incoming gradient with it."
+    def __init__(self):
+        "Never instantiated: autograd calls the static methods through `ReluFunction.apply(inp)`."
+        super().__init__()
+
     @staticmethod
-    def forward(ctx, inp: Tensor) -> Tensor:
+    def forward(ctx,  # autograd's context object, where forward saves what backward needs
+                inp: Tensor,  # any shape
+               ) -> Tensor:  # `relu(inp)`, same shape and dtype
+        "Save `inp` for the backward pass and return `relu(inp)`."
+        if not isinstance(inp, Tensor): raise TypeError(f"ReluFunction: inp must be a tensor, got {type(inp).__name__}")
         ctx.save_for_backward(inp)
         return inp.clamp_min(0.)
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor) -> Tensor:
+    def backward(ctx,  # the context that forward filled
+                 grad_out: Tensor,  # the gradient of the loss with respect to the output
+                ) -> Tensor:  # the gradient with respect to `inp`: `grad_out` where `inp > 0`, else 0
+        "Mask the incoming gradient with the saved input."
         inp, = ctx.saved_tensors
         return torch.where(inp > 0, grad_out, 0.)
 
 # %% ../nbs/03_backprop.ipynb #38916edb
 class LinearLayer(nn.Module):
     "A linear layer `x @ weight + bias` built from scratch on `nn.Module`, with Kaiming-initialized `(n_in, n_out)` weights."
-    def __init__(self, n_in: int, n_out: int, generator: torch.Generator | int | None = None,
-                 dtype: torch.dtype = torch.float32):
+    def __init__(self,
+                 n_in: int,  # number of inputs, >= 1
+                 n_out: int,  # number of outputs, >= 1
+                 generator=None,  # a torch.Generator, an int seed, or None for torch's global generator
+                 dtype: torch.dtype = torch.float32,  # a floating-point dtype for the weight and the bias
+                ):
         super().__init__()
         self.weight = nn.Parameter(init_kaiming(n_in, n_out, generator=generator, dtype=dtype))
         self.bias = nn.Parameter(torch.zeros(n_out, dtype=dtype))
