@@ -665,12 +665,12 @@ def test_api_entries_show_signature_and_parameter_table(tmp_path, monkeypatch):
     assert md.startswith('---\n\n[source](https://x/apimod.py#L5){target="_blank"}\n\n### lin\n')
     assert '```python\ndef lin(x: Tensor, w: Tensor, b: Tensor | None = None, scale=None) -> Tensor\n```' in md
     assert 'NoneType' not in md and '*A linear layer.*' in md
-    assert '| `b` | `Tensor \\| None` | `None` | bias, shape (n_out,) |' in md
-    assert '| `scale` |  | `None` | a factor, or None for 1 |' in md
-    assert '| **Returns** | `Tensor` |  | shape (n, n_out) |' in md
+    assert '| <code>b</code> | <code>Tensor &#124; None</code> | <code>None</code> | bias, shape (n_out,) |' in md
+    assert '| <code>scale</code> |  | <code>None</code> | a factor, or None for 1 |' in md
+    assert '| **Returns** | <code>Tensor</code> |  | shape (n, n_out) |' in md
     cls = apidoc.entry('Layer', 'apimod', '### Layer\n\nold')
     assert 'class Layer(w: Tensor, generator: Optional[Generator] = None)' in cls
-    assert '| `generator` | `Optional[Generator]` | `None` | random numbers |' in cls
+    assert '| <code>generator</code> | <code>Optional[Generator]</code> | <code>None</code> | random numbers |' in cls
     # a name the library does not have keeps nbdev's entry, without its NoneType
     assert apidoc.entry('nothere', 'apimod', nbdev_md) == nbdev_md.replace(':NoneType=None', '=None')
 

@@ -6,7 +6,7 @@ again from the object itself: `def f(x: Tensor, n: int = 3) -> Tensor` (`class C
 `__init__`'s parameters), the docstring, then a table with one row per parameter (type, default, its docment) and
 the return value. Names that are not in the library (defined only in a notebook) keep nbdev's entry.
 """
-import importlib, inspect, re
+import html, importlib, inspect, re
 
 from fastcore.docments import docments
 
@@ -53,6 +53,10 @@ def signature_text(obj, name: str) -> str:
 
 def _cell(s: str) -> str: return s.replace('|', r'\|').replace('\n', ' ').strip()
 
+def _code(s: str) -> str:
+    "Inline code for a table cell: raw HTML, because pandoc keeps the backslash of `\\|` inside a code span."
+    return f'<code>{html.escape(s).replace("|", "&#124;")}</code>' if s else ''
+
 def param_table(obj) -> str:
     "A markdown table: one row per parameter (type, default, docment) and the return value."
     sig = inspect.signature(obj)
@@ -64,14 +68,13 @@ def param_table(obj) -> str:
         typ = fmt_annotation(p.annotation)
         if not typ and p.default not in (p.empty, None): typ = type(p.default).__name__
         doc = (dm.get(p.name) or {}).get('docment') or ''
-        rows.append([f'`{star}{p.name}`', f'`{typ}`' if typ else '', f'`{fmt_default(p.default)}`' if p.default is not p.empty else '',
-                     doc])
+        rows.append([_code(star + p.name), _code(typ), _code(fmt_default(p.default)) if p.default is not p.empty else '', doc])
     ret = (dm.get('return') or {}).get('docment') or ''
     ret_type = '' if inspect.isclass(obj) else fmt_annotation(sig.return_annotation)
-    if ret or ret_type: rows.append(['**Returns**', f'`{ret_type}`' if ret_type else '', '', ret])
+    if ret or ret_type: rows.append(['**Returns**', _code(ret_type), '', ret])
     if not rows: return ''
     head = '| Parameter | Type | Default | Details |\n|:--|:--|:--|:------|\n'
-    return '::: {.api-params}\n' + head + '\n'.join('| ' + ' | '.join(_cell(c) for c in r) + ' |' for r in rows) + '\n:::'
+    return '::: {.api-params}\n' + head + '\n'.join('| ' + ' | '.join(r[:3] + [_cell(r[3])]) + ' |' for r in rows) + '\n:::'
 
 def resolve(expr: str, module: str):
     "The object `show_doc(expr)` documents, looked up in `module` (None if it is not there)."

@@ -76,6 +76,15 @@
     h.appendChild(a);
   });
 
+  // ---- a plot opens at full size when tapped or clicked (on a phone it is drawn smaller than its labels need)
+  document.querySelectorAll('main .cell-output-display img').forEach(img => {
+    if (img.closest('a')) return;
+    const a = document.createElement('a');
+    a.href = img.getAttribute('src'); a.className = 'plot-link';
+    a.setAttribute('aria-label', 'Open the plot at full size');
+    img.replaceWith(a); a.appendChild(img);
+  });
+
   // ---- scroll spy: the table of contents marks the section being read
   const links = new Map([...document.querySelectorAll('.toc a[href^="#"]')]
     .map(a => [decodeURIComponent(a.getAttribute('href').slice(1)), a]));
