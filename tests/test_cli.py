@@ -146,6 +146,13 @@ def test_train_without_data_is_one_line_and_exit_1(tmp_path):
     assert (tmp_path / "mnist.pkl.gz").read_bytes() == b"not a gzip file"   # the user's file is left alone
 
 
+def test_train_data_dir_that_does_not_exist_is_one_line_and_exit_1(tmp_path):
+    status, out, err, _ = run("foundations_train", "--data-dir", tmp_path / "no_such_folder", "--epochs", "1")
+    assert status == 1, (status, out, err)
+    assert_one_line_error("foundations_train", err, "no_such_folder")
+    assert not (tmp_path / "no_such_folder").exists()
+
+
 def test_train_data_dir_that_is_a_file_is_one_line_and_exit_1(tmp_path):
     f = tmp_path / "mnist.pkl.gz"
     f.write_bytes(gzip.compress(b"not a pickle"))
