@@ -5,8 +5,8 @@
 # %% ../nbs/01_matmul.ipynb #a26dfaf1
 from __future__ import annotations
 
-import argparse
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -17,41 +17,91 @@ import torch
 from numba import cuda, njit, prange
 
 # %% auto #0
-__all__ = ['TPB', 'MATMUL_VARIANTS', 'check_matmul_args', 'matmul_loops', 'format_time', 'Timing', 'time_interleaved', 'time_fn',
-           'matmul_elementwise', 'matmul_broadcast', 'matmul_einsum', 'matmul_numba', 'matmul_tiled', 'matmul_cuda',
-           'BenchRow', 'bench_matmul', 'format_bench', 'plot_bench', 'bench_cli']
+__all__ = ['TPB', 'MATMUL_VARIANTS', 'DEFAULT_SIZES', 'check_matmul_args', 'matmul_loops', 'format_time', 'Timing',
+           'time_interleaved', 'time_fn', 'matmul_elementwise', 'matmul_broadcast', 'matmul_einsum', 'matmul_numba',
+           'matmul_tiled', 'matmul_cuda', 'BenchRow', 'bench_matmul', 'format_bench', 'plot_bench']
 
 # %% ../nbs/01_matmul.ipynb #d1e7b39b
-def check_matmul_args(a, b, name: str = "matmul") -> tuple[int, int, int]:
-    "Check that `a` is `(m, k)` and `b` is `(k, n)`; return `(m, k, n)` or raise an error naming both shapes."
-    if not hasattr(a, "shape") or not hasattr(b, "shape"):
-        raise TypeError(f"{name}: expected tensors or arrays, got {type(a).__name__} and {type(b).__name__}")
+def check_matmul_args(a,                  # left operand: a tensor or NumPy array of shape (m, k)
+                      b,                  # right operand: a tensor or NumPy array of shape (k, n)
+                      name: str = "matmul",  # the caller's name, for the error messages
+                     ) -> tuple:          # (m, k, n)
+    "Check that `a` is `(m, k)` and `b` is `(k, n)`; return `(m, k, n)` or raise an error naming the argument."
+    for arg, x in (("a", a), ("b", b)):
+        if not isinstance(x, (torch.Tensor, np.ndarray)):
+            raise TypeError(f"{name}: `{arg}` must be a torch.Tensor or a NumPy array (expected tensors or arrays), "
+                            f"got {type(x).__name__}; convert it with torch.tensor(...) first")
     sa, sb = tuple(a.shape), tuple(b.shape)
-    if len(sa) != 2 or len(sb) != 2:
-        raise ValueError(f"{name}: expected 2-D inputs of shapes (m, k) and (k, n), got shapes {sa} and {sb}")
+    for arg, s in (("a", sa), ("b", sb)):
+        if len(s) != 2:
+            raise ValueError(f"{name}: expected 2-D inputs of shapes (m, k) and (k, n), got shapes {sa} and {sb}: "
+                             f"`{arg}` has rank {len(s)}")
     if sa[1] != sb[0]:
         raise ValueError(f"{name}: cannot multiply shapes {sa} and {sb}: the inner dimensions {sa[1]} and {sb[0]} differ")
     return sa[0], sa[1], sb[1]
 
-def _as_tensors(a, b, name: str):
-    "Check shapes; return `a, b` as tensors of one common dtype (NumPy arrays are wrapped, not copied)."
-    m, k, n = check_matmul_args(a, b, name)
-    a, b = (torch.from_numpy(o) if isinstance(o, np.ndarray) else o for o in (a, b))
-    dt = torch.promote_types(a.dtype, b.dtype)
-    return a.to(dt), b.to(dt), (m, k, n)
+# %% ../nbs/01_matmul.ipynb #new_to_tensor
+def _to_tensor(x,                # a tensor, or a NumPy array
+               arg: str,         # the argument's name, for the error message
+               name: str,        # the caller's name, for the error message
+              ) -> torch.Tensor: # `x` as a tensor, sharing memory where it can
+    "A tensor as it is; a NumPy array as a tensor on the same memory (a copy when PyTorch cannot view it)."
+    if isinstance(x, torch.Tensor): return x
+    if x.dtype.kind not in "biufc":
+        raise TypeError(f"{name}: `{arg}` holds {x.dtype} values; expected numbers, e.g. x.astype(np.float32)")
+    if not x.dtype.isnative or any(s < 0 for s in x.strides):
+        x = np.array(x, dtype=x.dtype.newbyteorder("="), order="C", copy=True)   # a fresh copy: positive strides
+    try: return torch.from_numpy(x)
+    except TypeError: raise TypeError(f"{name}: `{arg}` has NumPy dtype {x.dtype}, which PyTorch cannot hold; "
+                                      f"convert it, e.g. with .astype(np.float32)") from None
+
+# %% ../nbs/01_matmul.ipynb #new_result_dtype
+# the element types the tensor variants multiply (the compiled kernels only float32 and float64)
+_REAL_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64,
+                torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+def _result_dtype(a: torch.Tensor,  # left operand
+                  b: torch.Tensor,  # right operand
+                  name: str,        # the caller's name, for the error message
+                  allowed=_REAL_DTYPES,  # the dtypes the caller can multiply
+                 ) -> torch.dtype:  # the dtype of the product
+    "The dtype of `a @ b` (PyTorch's promotion), or a TypeError naming the argument whose dtype is not allowed."
+    for arg, x in (("a", a), ("b", b)):
+        if x.dtype not in allowed:
+            kinds = [str(d).replace("torch.", "") for d in allowed]
+            kinds = ", ".join(kinds[:-1]) + " or " + kinds[-1]
+            raise TypeError(f"{name}: `{arg}` has dtype {x.dtype}, but {name} multiplies {kinds}; "
+                            f"convert it first, e.g. with `.float()` or `.astype(np.float32)`")
+    return torch.promote_types(a.dtype, b.dtype)
+
+# %% ../nbs/01_matmul.ipynb #new_as_tensors
+def _as_tensors(a,          # left operand, (m, k)
+                b,          # right operand, (k, n)
+                name: str,  # the caller's name, for the error messages
+               ) -> tuple:  # (a, b, result dtype, (m, k, n)), a and b in the dtype to compute in
+    "Check `a` and `b`; return them as tensors on one device in the dtype to compute in, the result's dtype and `(m, k, n)`."
+    mkn = check_matmul_args(a, b, name)
+    a, b = _to_tensor(a, "a", name), _to_tensor(b, "b", name)
+    if a.device != b.device: raise ValueError(f"{name}: `a` is on {a.device} but `b` is on {b.device}; move one of them")
+    dt = _result_dtype(a, b, name)
+    work = torch.float32 if dt in (torch.float16, torch.bfloat16) else dt
+    return a.to(work), b.to(work), dt, mkn
 
 # %% ../nbs/01_matmul.ipynb #a1223082
-def matmul_loops(a, b) -> torch.Tensor:
+def matmul_loops(a,  # (m, k) tensor or NumPy array
+                 b,  # (k, n) tensor or NumPy array
+                ) -> torch.Tensor:  # (m, n), the dtype `torch @` would give
     "Matrix product with three nested Python loops over tensor elements: the clearest and slowest version."
-    a, b, (m, k, n) = _as_tensors(a, b, "matmul_loops")
-    c = torch.zeros(m, n, dtype=a.dtype)
+    a, b, dt, (m, k, n) = _as_tensors(a, b, "matmul_loops")
+    c = torch.zeros(m, n, dtype=a.dtype, device=a.device)
     for i in range(m):
         for j in range(n):
             for p in range(k): c[i, j] += a[i, p] * b[p, j]
-    return c
+    return c.to(dt)
 
 # %% ../nbs/01_matmul.ipynb #5f0c1a01
-def format_time(seconds: float) -> str:
+def format_time(seconds: float,  # a duration in seconds
+               ) -> str:         # e.g. `1.07 s`, `1.7 ms`, `14.2 µs`
     "A duration with a readable unit: `1.07 s`, `1.7 ms`, `14.2 µs`."
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale: return f"{seconds / scale:.3g} {unit}"
@@ -60,41 +110,69 @@ def format_time(seconds: float) -> str:
 # %% ../nbs/01_matmul.ipynb #5f0c1a03
 class Timing(float):
     "The median time per call in seconds (it is a float), keeping the time of every round it was measured in."
-    def __new__(cls, times):
+    def __new__(cls, times):  # the time per call of every round, in seconds
         times = tuple(float(t) for t in times)
         if not times: raise ValueError("Timing: needs at least one measured time")
         t = super().__new__(cls, statistics.median(times))
         t.times = times
         return t
 
+    def __init__(self, times):  # the time per call of every round, in seconds
+        super().__init__()
+
     @property
     def spread(self) -> tuple:
         "The fastest and the slowest round."
         return min(self.times), max(self.times)
 
-    def ratio(self, ref: "Timing") -> float:
-        "Median over rounds of this time over `ref`'s time in the same round (ratios of paired measurements)."
+    def ratios(self, ref: "Timing") -> list:
+        "This time over `ref`'s time, round by round (both must come from one `time_interleaved` call)."
         if not isinstance(ref, Timing) or len(ref.times) != len(self.times):
             raise ValueError("Timing.ratio: `ref` must be a Timing measured in the same rounds "
                              "(both from one time_interleaved call)")
-        return statistics.median(t / r for t, r in zip(self.times, ref.times))
+        return [t / r for t, r in zip(self.times, ref.times)]
+
+    def ratio(self, ref: "Timing") -> float:
+        "Median over rounds of this time over `ref`'s time in the same round (ratios of paired measurements)."
+        return statistics.median(self.ratios(ref))
 
     def __repr__(self):
         lo, hi = self.spread
         return f"Timing({format_time(self)}, {len(self.times)} rounds, {format_time(lo)} to {format_time(hi)})"
 
+# %% ../nbs/01_matmul.ipynb #new_check_int
+def _check_int(name: str,   # the caller's name, for the error message
+               arg: str,    # the argument's name
+               v,           # the value to check
+               lo: int = 0, # the smallest value allowed
+               hi: int = None,  # the largest value allowed (int), or None for no limit
+              ) -> int:     # `v`, checked
+    "`v` if it is an integer in `[lo, hi]`, else a TypeError or ValueError naming `arg`."
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name}: `{arg}` must be an integer >= {lo}, got {v!r} ({type(v).__name__})")
+    if v < lo or (hi is not None and v > hi):
+        raise ValueError(f"{name}: `{arg}` must be an integer >= {lo}" + (f" and <= {hi}" if hi is not None else "")
+                         + f", got {v}")
+    return int(v)
+
 # %% ../nbs/01_matmul.ipynb #5f0c1a05
-def time_interleaved(fs, *args, rounds: int = 7, warmup: int = 1, min_turn: float = 2e-3,
-                     max_calls: int = 10_000) -> list:
+def time_interleaved(fs,                      # the functions to time (a list), or one function
+                     *args,                   # the arguments every function is called with
+                     rounds: int = 7,         # how many turns each function gets; one time per round
+                     warmup: int = 1,         # untimed calls of each function before the rounds
+                     min_turn: float = 2e-3,  # a fast function repeats its call until a turn lasts this long (s)
+                     max_calls: int = 10_000, # but never more calls than this in one turn
+                     pause: float = 0.0,      # seconds of (untimed) sleep before each turn, to let thread pools go idle
+                    ) -> list:                # one `Timing` per function
     "Time each function of `fs` on `args` in `rounds` alternating rounds, after `warmup` calls; one `Timing` each."
+    name = "time_interleaved"
     fs = list(fs) if not callable(fs) else [fs]
     if not fs or not all(callable(f) for f in fs):
-        raise TypeError(f"time_interleaved: `fs` must be a non-empty list of functions, got {fs!r}")
-    for name, v, lo in (("rounds", rounds, 1), ("warmup", warmup, 0), ("max_calls", max_calls, 1)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"time_interleaved: `{name}` must be an integer >= {lo}, got {v!r}")
-    if not (isinstance(min_turn, (int, float)) and math.isfinite(min_turn) and min_turn >= 0):
-        raise ValueError(f"time_interleaved: `min_turn` must be a finite number of seconds >= 0, got {min_turn!r}")
+        raise TypeError(f"{name}: `fs` must be a non-empty list of functions, got {fs!r}")
+    _check_int(name, "rounds", rounds, 1); _check_int(name, "warmup", warmup, 0); _check_int(name, "max_calls", max_calls, 1)
+    for arg, v in (("min_turn", min_turn), ("pause", pause)):
+        if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name}: `{arg}` must be a finite number of seconds >= 0, got {v!r}")
     for f in fs:
         for _ in range(warmup): f(*args)
     calls = []                                      # calls per turn: enough to last min_turn
@@ -111,38 +189,50 @@ def time_interleaved(fs, *args, rounds: int = 7, warmup: int = 1, min_turn: floa
     for r in range(rounds):
         for i in [(r + j) % len(fs) for j in range(len(fs))]:   # the order rotates from round to round
             f, n = fs[i], calls[i]
+            if pause: time.sleep(pause)
             t0 = time.perf_counter()
             for _ in range(n): f(*args)
             times[i].append((time.perf_counter() - t0) / n)
     return [Timing(ts) for ts in times]
 
 # %% ../nbs/01_matmul.ipynb #5f0c1a08
-def time_fn(f, *args, rounds: int = 7, warmup: int = 1, min_turn: float = 2e-3) -> Timing:
+def time_fn(f,                       # the function to time
+            *args,                   # its arguments
+            rounds: int = 7,         # how many timed turns
+            warmup: int = 1,         # untimed calls first
+            min_turn: float = 2e-3,  # repeat a fast call until a turn lasts this long (s)
+           ) -> Timing:              # the median time per call, with every round's time
     "The `Timing` of `f(*args)` alone: `time_interleaved` with one function."
     return time_interleaved([f], *args, rounds=rounds, warmup=warmup, min_turn=min_turn)[0]
 
 # %% ../nbs/01_matmul.ipynb #cf28cf52
-def matmul_elementwise(a, b) -> torch.Tensor:
+def matmul_elementwise(a,  # (m, k) tensor or NumPy array
+                       b,  # (k, n) tensor or NumPy array
+                      ) -> torch.Tensor:  # (m, n), the dtype `torch @` would give
     "Matrix product with two Python loops; each output element is an elementwise product and a sum."
-    a, b, (m, k, n) = _as_tensors(a, b, "matmul_elementwise")
-    c = torch.zeros(m, n, dtype=a.dtype)
+    a, b, dt, (m, k, n) = _as_tensors(a, b, "matmul_elementwise")
+    c = torch.zeros(m, n, dtype=a.dtype, device=a.device)
     for i in range(m):
         for j in range(n): c[i, j] = (a[i, :] * b[:, j]).sum()
-    return c
+    return c.to(dt)
 
 # %% ../nbs/01_matmul.ipynb #62a70c78
-def matmul_broadcast(a, b) -> torch.Tensor:
+def matmul_broadcast(a,  # (m, k) tensor or NumPy array
+                     b,  # (k, n) tensor or NumPy array
+                    ) -> torch.Tensor:  # (m, n), the dtype `torch @` would give
     "Matrix product with one Python loop: each output row is a broadcast product summed over the inner dimension."
-    a, b, (m, k, n) = _as_tensors(a, b, "matmul_broadcast")
-    c = torch.zeros(m, n, dtype=a.dtype)
+    a, b, dt, (m, k, n) = _as_tensors(a, b, "matmul_broadcast")
+    c = torch.zeros(m, n, dtype=a.dtype, device=a.device)
     for i in range(m): c[i] = (a[i, :, None] * b).sum(dim=0)
-    return c
+    return c.to(dt)
 
 # %% ../nbs/01_matmul.ipynb #2111dd59
-def matmul_einsum(a, b) -> torch.Tensor:
+def matmul_einsum(a,  # (m, k) tensor or NumPy array
+                  b,  # (k, n) tensor or NumPy array
+                 ) -> torch.Tensor:  # (m, n), the dtype `torch @` would give
     "Matrix product as Einstein summation `ik,kj->ij`: no Python loop at all."
-    a, b, _ = _as_tensors(a, b, "matmul_einsum")
-    return torch.einsum("ik,kj->ij", a, b)
+    a, b, dt, _ = _as_tensors(a, b, "matmul_einsum")
+    return torch.einsum("ik,kj->ij", a, b).to(dt)
 
 # %% ../nbs/01_matmul.ipynb #8983de2e
 @njit(cache=True)
@@ -156,21 +246,32 @@ def _matmul_numba_kernel(a, b, c):
             for p in range(k): acc += a[i, p] * b[p, j]
             c[i, j] = acc
 
-def _as_arrays(a, b, name: str):
-    "Check shapes; return `a, b` as NumPy float arrays of one dtype (tensors are viewed, not copied) and the dtype."
-    m, k, n = check_matmul_args(a, b, name)
-    a, b = (o.detach().cpu().numpy() if isinstance(o, torch.Tensor) else np.asarray(o) for o in (a, b))
-    dt = np.result_type(a.dtype, b.dtype).newbyteorder("=")    # one dtype, in the machine's byte order
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{name}: the compiled kernels multiply float32 or float64, got {a.dtype} and {b.dtype}; "
-                        f"convert first, e.g. with `.float()` or `.astype(np.float32)`")
-    return a.astype(dt, copy=False), b.astype(dt, copy=False), (m, k, n)
+# %% ../nbs/01_matmul.ipynb #new_as_arrays
+_FLOATS = (torch.float32, torch.float64)   # what the compiled kernels multiply
 
-def _like(c: np.ndarray, a, b):
+def _as_arrays(a,          # left operand, (m, k)
+               b,          # right operand, (k, n)
+               name: str,  # the caller's name, for the error messages
+              ) -> tuple:  # (a, b, (m, k, n)), NumPy arrays of one float dtype
+    "Check `a` and `b`; return them as NumPy float32 or float64 arrays of one dtype (tensors viewed, not copied)."
+    mkn = check_matmul_args(a, b, name)
+    a, b = _to_tensor(a, "a", name), _to_tensor(b, "b", name)
+    dt = _result_dtype(a, b, name, _FLOATS)
+    a, b = (x.detach().cpu().to(dt).resolve_conj().resolve_neg().numpy() for x in (a, b))
+    return a, b, mkn
+
+# %% ../nbs/01_matmul.ipynb #new_like
+def _like(c: np.ndarray,  # the result, a NumPy array
+          a,              # the caller's first input
+          b,              # the caller's second input
+         ):               # `c` as a tensor if `a` or `b` is one, else `c`
     "The NumPy result `c` as a tensor if either input was a tensor (no copy), else as it is."
     return torch.from_numpy(c) if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor) else c
 
-def matmul_numba(a, b):
+# %% ../nbs/01_matmul.ipynb #new_matmul_numba
+def matmul_numba(a,  # (m, k) tensor or NumPy array, float32 or float64
+                 b,  # (k, n) tensor or NumPy array, float32 or float64
+                ):   # (m, n): a tensor if `a` or `b` is one, else a NumPy array
     "Matrix product with the three textbook loops compiled by Numba; tensors or NumPy arrays in, the same kind out."
     a_, b_, (m, k, n) = _as_arrays(a, b, "matmul_numba")
     c = np.zeros((m, n), dtype=a_.dtype)
@@ -183,6 +284,7 @@ _MR, _KU = 4, 8
 # numba options: FMA contraction and reordering of sums; no division checks; machine code cached on disk
 _FAST = dict(fastmath=True, error_model="numpy", cache=True)
 
+# %% ../nbs/01_matmul.ipynb #new_micro_kernel
 @njit(**_FAST)
 def _micro_kernel(Ab, ia, B, kb, kc, Cb, ic, j0, nc):
     "Cb[ic:ic+4, :nc] += Ab[ia:ia+4, :kc] @ B[kb:kb+kc, j0:j0+nc]: a 4x8 block of A in registers per sweep along the row."
@@ -210,6 +312,7 @@ def _micro_kernel(Ab, ia, B, kb, kc, Cb, ic, j0, nc):
             Cb[ic+2, j] += a2 * b
             Cb[ic+3, j] += a3 * b
 
+# %% ../nbs/01_matmul.ipynb #new_tiled_kernel
 @njit(parallel=True, **_FAST)
 def _tiled_kernel(A, B, mc, kc, nc, nthreads):
     "C = A @ B for a row-major B (A may have any strides): tiles of C round-robin over threads, A packed per tile."
@@ -233,13 +336,21 @@ def _tiled_kernel(A, B, mc, kc, nc, nthreads):
             for i in range(mt): C[i0 + i, j0:j0 + nt] = Cb[i, :nt]
     return C
 
-def matmul_tiled(a, b, mc: int = 64, kc: int = 128, nc: int = 512):
+# %% ../nbs/01_matmul.ipynb #new_matmul_tiled
+def matmul_tiled(a,              # (m, k) tensor or NumPy array, float32 or float64
+                 b,              # (k, n) tensor or NumPy array, float32 or float64
+                 mc: int = 64,   # rows of a tile of C (a multiple of 4)
+                 kc: int = 128,  # depth of a packed block of A
+                 nc: int = 512,  # columns of a tile of C
+                ):               # (m, n): a tensor if `a` or `b` is one, else a NumPy array
     "Our fast CPU matrix product: loop order, cache tiles (`mc` x `kc` x `nc`), register blocking, packing, threads."
-    a_, b_, (m, k, n) = _as_arrays(a, b, "matmul_tiled")
-    if min(mc, kc, nc) <= 0 or mc % _MR:
-        raise ValueError(f"matmul_tiled: block sizes must be positive and mc a multiple of {_MR}, got mc={mc}, kc={kc}, nc={nc}")
+    name = "matmul_tiled"
+    for arg, v in (("mc", mc), ("kc", kc), ("nc", nc)): _check_int(name, arg, v, 1)
+    if mc % _MR: raise ValueError(f"{name}: block sizes must be positive and mc a multiple of {_MR}, got mc={mc}")
+    a_, b_, (m, k, n) = _as_arrays(a, b, name)
     if not b_.flags.c_contiguous: b_ = np.ascontiguousarray(b_)   # the micro-kernel streams along rows of B
     nthreads = numba.get_num_threads()
+    kc, nc = min(kc, max(k, 1)), min(nc, max(n, 1))               # blocks no bigger than the matrices
     # small matrices: shorter tiles (still a multiple of 4 rows), so that every thread gets about two of them
     row_tiles_wanted = math.ceil(2 * nthreads / max(1, math.ceil(n / nc)))
     mc = min(mc, max(_MR, math.ceil(math.ceil(m / row_tiles_wanted) / _MR) * _MR))
@@ -248,7 +359,9 @@ def matmul_tiled(a, b, mc: int = 64, kc: int = 128, nc: int = 512):
 # %% ../nbs/01_matmul.ipynb #33a9e3f5
 TPB = 16  # threads per block along each axis: blocks of 16 x 16 = 256 threads compute 16 x 16 tiles of the output
 
-def _make_cuda_kernels(dtype):
+# %% ../nbs/01_matmul.ipynb #new_make_cuda
+def _make_cuda_kernels(dtype,  # the Numba element type: `numba.float32` or `numba.float64`
+                      ) -> tuple:  # (one_thread_per_output, shared_memory_tiles), two CUDA kernels
     "The two CUDA matmul kernels for one Numba element type (`numba.float32` or `numba.float64`)."
     @cuda.jit
     def one_thread_per_output(a, b, c):
@@ -278,22 +391,26 @@ def _make_cuda_kernels(dtype):
 
     return one_thread_per_output, shared_memory_tiles
 
+# %% ../nbs/01_matmul.ipynb #new_cuda_kernels
 _CUDA_KERNELS = {np.dtype(np.float32): _make_cuda_kernels(numba.float32),
                  np.dtype(np.float64): _make_cuda_kernels(numba.float64)}
 
 # %% ../nbs/01_matmul.ipynb #8b1711e5
-def matmul_cuda(a, b, tiled: bool = True):
+def matmul_cuda(a,                   # (m, k) tensor (CPU or GPU) or NumPy array, float32 or float64
+                b,                   # (k, n) tensor or NumPy array, on the same device as `a`
+                tiled: bool = True,  # shared-memory tiles if True, else one thread per output element
+               ):                    # (m, n): a tensor if `a` or `b` is one (on `a`'s device), else a NumPy array
     "Matrix product with a Numba CUDA kernel (shared-memory tiles if `tiled`, else one thread per output element)."
     name = "matmul_cuda"
     m, k, n = check_matmul_args(a, b, name)
+    if not isinstance(tiled, bool): raise TypeError(f"{name}: `tiled` must be True or False, got {tiled!r}")
     if not cuda.is_available():
         raise RuntimeError(f"{name}: no CUDA GPU is available. To run the kernels on the CPU under Numba's CUDA simulator "
                            "(slow; for tests), set the environment variable NUMBA_ENABLE_CUDASIM=1 before numba is imported.")
     on_gpu = isinstance(a, torch.Tensor) and a.is_cuda
     if on_gpu:
-        if not (isinstance(b, torch.Tensor) and b.is_cuda): raise ValueError(f"{name}: a is on the GPU but b is not")
-        dt = torch.promote_types(a.dtype, b.dtype)
-        if dt not in (torch.float32, torch.float64): raise TypeError(f"{name}: expected float32 or float64, got {a.dtype} and {b.dtype}")
+        if not (isinstance(b, torch.Tensor) and b.is_cuda): raise ValueError(f"{name}: `a` is on the GPU but `b` is not")
+        dt = _result_dtype(a, b, name, _FLOATS)
         out = torch.empty(m, n, dtype=dt, device=a.device)
         da, db, dc = (cuda.as_cuda_array(t.detach().to(dt)) for t in (a, b, out))
     else:
@@ -312,115 +429,197 @@ MATMUL_VARIANTS = {
     "torch @": torch.matmul,
 }
 
-def _skip_reason(variant: str, m: int, k: int, n: int) -> str | None:
-    "Why `variant` is not run at size `(m, k, n)`, or None: slow variants are skipped where they would take minutes."
+# %% ../nbs/01_matmul.ipynb #new_default_sizes
+DEFAULT_SIZES = (
+    (5, 784, 10),               # 5 MNIST images through a layer of 10 neurons: the course's first product
+    (64, 784, 50),              # one training batch through the 784 -> 50 hidden layer
+    (784, 50000, 50, "A.T"),    # the weight gradient x.T @ g over the whole training set; x.T is a transposed view
+    (1, 4096, 4096),            # a matrix-vector product
+    (1024, 1024, 1024, "A.T"),  # a transposed input at 1024
+    (128, 128, 128),
+    (512, 512, 512),
+    (1024, 1024, 1024),
+)
+
+# %% ../nbs/01_matmul.ipynb #new_skip_reason
+def _skip_reason(variant: str,  # a name of MATMUL_VARIANTS
+                 m: int, k: int, n: int,  # the size
+                ) -> str:       # why `variant` is not run at this size, or "" if it is
+    "Why `variant` is not run at size `(m, k, n)`, or an empty string: slow variants are skipped where they would take minutes."
     slow = {"loops": m * k * n > 2e5, "elementwise": m * n > 2e4,
-            "broadcast": m * k * n > 3e8, "numba": m * k * n > 3e8}
+            "broadcast": m * k * n > 5e8, "numba": m * k * n > 3e8}
     if slow.get(variant): return "too slow at this size"
     if variant == "cuda" and not torch.cuda.is_available(): return "no GPU"
-    return None
+    return ""
 
+# %% ../nbs/01_matmul.ipynb #new_benchrow
 @dataclass
 class BenchRow:
-    "One measurement of `bench_matmul`: a variant at one size."
-    variant: str
-    shape: tuple          # (m, k, n)
-    seconds: float | None  # median time per call; None if skipped
-    first_call: float | None = None  # the first call (includes compiling or loading the Numba kernels)
-    gflops: float | None = None
-    vs_torch: float | None = None    # time / time of torch @ on the same inputs
-    note: str = ""
+    "One measurement of `bench_matmul`: one variant at one size."
+    variant: str                # the name in MATMUL_VARIANTS
+    shape: tuple                # (m, k, n)
+    seconds: float = None       # median time per call (s); None when the variant was skipped
+    spread: tuple = None        # (fastest, slowest) round, seconds per call
+    gflops: float = None        # 2 m k n / seconds, in 10^9 floating-point operations per second
+    vs_torch: float = None      # median over rounds of this time / the time of torch @ in the same round
+    vs_torch_spread: tuple = None  # (lowest, highest) of those per-round ratios
+    threads: int = 1            # threads each library used
+    first_call: float = None    # the first call (s), which includes compiling or loading Numba kernels
+    layout: str = ""            # "A.T" when `a` was a transposed view, else ""
+    times: tuple = ()           # the time per call of every round (s), for paired comparisons between rows
+    note: str = ""              # why the variant was skipped
+
+# %% ../nbs/01_matmul.ipynb #new_check_sizes
+_MAX_BENCH_BYTES = 2**32   # refuse sizes whose operands and results would take more memory than this
+
+def _check_sizes(sizes,    # a list of (m, k, n) or (m, k, n, "A.T")
+                 name: str = "bench_matmul",  # the caller's name, for the error message
+                ) -> list: # (m, k, n, layout) tuples
+    "Each size as `(m, k, n, layout)`, or an error naming the bad size."
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"{name}: `sizes` must be a list of (m, k, n) tuples, got {sizes!r}")
+    sizes = list(sizes)
+    if not sizes: raise ValueError(f"{name}: `sizes` is empty; give at least one (m, k, n)")
+    if all(isinstance(d, (int, np.integer)) for d in sizes):
+        raise TypeError(f"{name}: `sizes` must be a list of sizes; for one size write [{tuple(sizes)}]")
+    out = []
+    for s in sizes:
+        if not isinstance(s, (tuple, list)) or len(s) not in (3, 4):
+            raise ValueError(f"{name}: each of `sizes` is (m, k, n) or (m, k, n, 'A.T'), got {s!r}")
+        m, k, n = (_check_int(name, f"{d}` of size `{tuple(s)}", v, 1) for d, v in zip("mkn", s))
+        layout = s[3] if len(s) == 4 else ""
+        if layout not in ("", "A.T"):
+            raise ValueError(f"{name}: the 4th element of a size is 'A.T' (a transposed view of a), got {layout!r} in {s!r}")
+        if 8 * (m * k + k * n + 3 * m * n) > _MAX_BENCH_BYTES:
+            raise ValueError(f"{name}: size {s!r} needs about {8 * (m * k + k * n + 3 * m * n) / 1e9:.0f} GB of memory; "
+                             f"choose smaller matrices")
+        out.append((m, k, n, layout))
+    return out
+
+# %% ../nbs/01_matmul.ipynb #new_check_variants
+def _check_variants(variants,  # names of MATMUL_VARIANTS, or None for all
+                    name: str = "bench_matmul",  # the caller's name, for the error message
+                   ) -> list:  # the names, in ladder order, without "torch @"
+    "The variants to time besides `torch @`, in the order of MATMUL_VARIANTS, or an error naming the bad entry."
+    if variants is None: return [v for v in MATMUL_VARIANTS if v != "torch @"]
+    if isinstance(variants, str) or not hasattr(variants, "__iter__"):
+        raise TypeError(f"{name}: `variants` must be a list of names, got {variants!r}; e.g. ['tiled']")
+    variants = list(variants)
+    unknown = [v for v in variants if v not in MATMUL_VARIANTS]
+    if unknown: raise ValueError(f"{name}: unknown variants {unknown}; choose from {list(MATMUL_VARIANTS)}")
+    return [v for v in MATMUL_VARIANTS if v in variants and v != "torch @"]
+
+# %% ../nbs/01_matmul.ipynb #new_bench_one
+_POOL_PAUSE = 0.05   # seconds to sleep before each turn on several threads: thread pools stop spinning (section 9)
+
+def _bench_size(size: tuple,      # (m, k, n, layout)
+                variants: list,   # checked names, without "torch @"
+                dtype,            # torch.float32 or torch.float64
+                rounds: int,      # rounds of time_interleaved
+                seed: int,        # seed of the random inputs
+                threads: int,     # threads each library uses (already set)
+               ) -> list:         # one BenchRow per variant, then torch @
+    "Time `variants` and `torch @` on one size, interleaved; one `BenchRow` each."
+    m, k, n, layout = size
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(k, m, generator=g, dtype=dtype).T if layout == "A.T" else torch.randn(m, k, generator=g, dtype=dtype)
+    b = torch.randn(k, n, generator=g, dtype=dtype)
+    ref = a.double() @ b.double()
+    rows, run = {}, []
+    for v in variants + ["torch @"]:
+        reason = _skip_reason(v, m, k, n)
+        rows[v] = BenchRow(v, (m, k, n), threads=threads, layout=layout, note=f"skipped: {reason}" if reason else "")
+        if reason: continue
+        t0 = time.perf_counter(); out = torch.as_tensor(MATMUL_VARIANTS[v](a, b)); rows[v].first_call = time.perf_counter() - t0
+        if out.shape != ref.shape or not torch.allclose(out.double(), ref, rtol=1e-3, atol=1e-3 * math.sqrt(k)):
+            raise RuntimeError(f"bench_matmul: {v} gives a wrong result at size {size}")
+        run.append(v)
+    pause = _POOL_PAUSE if threads > 1 else 0.0
+    timings = dict(zip(run, time_interleaved([MATMUL_VARIANTS[v] for v in run], a, b, rounds=rounds, warmup=0, pause=pause)))
+    t_ref = timings["torch @"]
+    for v, t in timings.items():
+        ratios = t.ratios(t_ref)
+        r = rows[v]
+        r.seconds, r.spread, r.gflops, r.times = float(t), t.spread, 2 * m * k * n / t / 1e9, t.times
+        r.vs_torch, r.vs_torch_spread = statistics.median(ratios), (min(ratios), max(ratios))
+    return list(rows.values())
 
 # %% ../nbs/01_matmul.ipynb #ef56db3c
-def bench_matmul(sizes=((5, 784, 10),), variants=None, dtype=torch.float32, budget: float = 0.5, seed: int = 0) -> list:
-    "Time every matmul variant on each `(m, k, n)` size against `torch @`; return a list of `BenchRow`."
-    variants = list(MATMUL_VARIANTS) if variants is None else list(variants)
-    unknown = [v for v in variants if v not in MATMUL_VARIANTS]
-    if unknown: raise ValueError(f"unknown variants {unknown}; choose from {list(MATMUL_VARIANTS)}")
-    variants = [v for v in MATMUL_VARIANTS if v in variants and v != "torch @"] + ["torch @"]  # ladder order, reference last
-    rows = []
-    for size in sizes:
-        if len(size) != 3 or min(size) < 1: raise ValueError(f"a size is (m, k, n) with positive ints, got {size}")
-        m, k, n = size
-        g = torch.Generator().manual_seed(seed)
-        a, b = torch.randn(m, k, generator=g, dtype=dtype), torch.randn(k, n, generator=g, dtype=dtype)
-        ref = a @ b
-        torch_times = []
-        for v in variants:
-            reason = _skip_reason(v, m, k, n)
-            if reason: rows.append(BenchRow(v, size, None, note=f"skipped: {reason}")); continue
-            f = MATMUL_VARIANTS[v]
-            t0 = time.perf_counter(); out = f(a, b); first = time.perf_counter() - t0
-            out = torch.as_tensor(out)
-            if not torch.allclose(out, ref, rtol=1e-3, atol=1e-3 * math.sqrt(k)):
-                raise AssertionError(f"{v} gives a wrong result at size {size}: max error {(out - ref).abs().max():.3g}")
-            if v == "torch @":   # its own row: the median of all the torch times measured beside the others
-                t = statistics.median(torch_times + [time_fn(f, a, b, warmup=0, budget=budget)]); ratio = 1.0
-            else:                # each variant alternates with torch @, so their ratio shares the machine's conditions
-                t, t_torch = time_interleaved([f, torch.matmul], a, b, budget=budget)
-                torch_times.append(t_torch); ratio = t / t_torch
-            rows.append(BenchRow(v, size, t, first, 2 * m * k * n / t / 1e9, ratio))
-    return rows
+def bench_matmul(sizes=DEFAULT_SIZES,     # (m, k, n) or (m, k, n, "A.T") sizes
+                 variants=None,           # names of MATMUL_VARIANTS to time (default: all); torch @ always runs
+                 dtype=torch.float32,     # torch.float32 or torch.float64
+                 rounds: int = 7,         # rounds of alternating turns per size
+                 seed: int = 0,           # seed of the random inputs
+                 threads: int = 1,        # threads for both PyTorch and Numba during the benchmark
+                ) -> list:                # BenchRow per variant and size, in ladder order, torch @ last per size
+    "Time every matmul variant on each size against `torch @`, interleaved in one run; a list of `BenchRow`."
+    name = "bench_matmul"
+    sizes, variants = _check_sizes(sizes, name), _check_variants(variants, name)
+    if dtype not in _FLOATS: raise ValueError(f"{name}: `dtype` must be torch.float32 or torch.float64, got {dtype!r}")
+    _check_int(name, "rounds", rounds, 1); _check_int(name, "seed", seed, 0)
+    _check_int(name, "threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+    saved = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(threads); numba.set_num_threads(threads)
+    try: return [r for size in sizes for r in _bench_size(size, variants, dtype, rounds, seed, threads)]
+    finally: torch.set_num_threads(saved[0]); numba.set_num_threads(saved[1])
 
 # %% ../nbs/01_matmul.ipynb #15ec91de
-def _ratio(x: float) -> str:
+def _ratio(x: float,  # a ratio of times
+          ) -> str:   # e.g. `2.28x`, `59,670x`
     "A speed ratio: `2.28x`, `59,670x`."
     return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
-def format_bench(rows) -> str:
-    "The rows of `bench_matmul` as a text table."
-    lines = [f"{'variant':12} {'m x k x n':>16} {'time':>10} {'GFLOP/s':>9} {'x torch @':>10} {'first call':>11}"]
+# %% ../nbs/01_matmul.ipynb #new_format_bench
+def _size_label(r: BenchRow) -> str:
+    "`784x50000x50 A.T`: the size of a row, and its layout."
+    return "x".join(map(str, r.shape)) + (f" {r.layout}" if r.layout else "")
+
+def format_bench(rows,  # BenchRows from bench_matmul
+                ) -> str:  # a text table, one line per row
+    "The rows of `bench_matmul` as a text table: median, fastest and slowest round, GFLOP/s, ratio to `torch @`."
+    lines = [f"{'variant':11} {'m x k x n':>18} {'thr':>3} {'median':>9} {'fastest':>9} {'slowest':>9} {'GFLOP/s':>8} "
+             f"{'x torch @':>9} {'(range)':>15} {'first call':>10}"]
     for r in rows:
-        shape = "x".join(map(str, r.shape))
-        if r.seconds is None: lines.append(f"{r.variant:12} {shape:>16} {r.note:>43}"); continue
-        lines.append(f"{r.variant:12} {shape:>16} {format_time(r.seconds):>10} {r.gflops:9.3g} {_ratio(r.vs_torch):>10} "
-                     f"{format_time(r.first_call):>11}")
+        if not isinstance(r, BenchRow): raise TypeError(f"format_bench: `rows` must hold BenchRows, got {type(r).__name__}")
+        head = f"{r.variant:11} {_size_label(r):>18} {r.threads:>3}"
+        if r.seconds is None: lines.append(f"{head} {r.note:>28}"); continue
+        lo, hi = r.vs_torch_spread
+        lines.append(f"{head} {format_time(r.seconds):>9} {format_time(r.spread[0]):>9} {format_time(r.spread[1]):>9} "
+                     f"{r.gflops:8.3g} {_ratio(r.vs_torch):>9} {'(' + _ratio(lo) + '-' + _ratio(hi) + ')':>15} "
+                     f"{format_time(r.first_call):>10}")
     return "\n".join(lines)
 
-def plot_bench(rows, fname=None):
-    "A log-scale bar chart of `bench_matmul` rows, one panel per size; saved to `fname` if given. Returns the figure."
+# %% ../nbs/01_matmul.ipynb #new_plot_bench
+def plot_bench(rows,        # BenchRows from bench_matmul
+               fname=None,  # a file name (str or Path) to save the chart to, or None
+              ):            # the matplotlib Figure
+    "A log-scale bar chart of `bench_matmul` rows, one panel per size, slowest first; saved to `fname` if given."
     import matplotlib.pyplot as plt
-    sizes = list(dict.fromkeys(r.shape for r in rows if r.seconds is not None))
-    if not sizes: raise ValueError("no measured rows to plot")
-    fig, axs = plt.subplots(1, len(sizes), figsize=(5.5 * len(sizes), 0.8 + 0.3 * len(MATMUL_VARIANTS)), squeeze=False)
-    for ax, size in zip(axs[0], sizes):
-        rs = [r for r in rows if r.shape == size and r.seconds is not None]
-        ts = [r.seconds for r in rs]
-        ax.barh([r.variant for r in rs], ts, color=["C3" if r.variant == "torch @" else "C0" for r in rs])
+    from pathlib import Path
+    rows = list(rows)
+    if not all(isinstance(r, BenchRow) for r in rows): raise TypeError("plot_bench: `rows` must hold BenchRows")
+    measured = [r for r in rows if r.seconds is not None]
+    if not measured: raise ValueError("plot_bench: `rows` has no measured row to plot (all skipped, or empty)")
+    if fname is not None and not Path(fname).absolute().parent.is_dir():
+        raise ValueError(f"plot_bench: cannot save to `fname`={str(fname)!r}: the folder {str(Path(fname).absolute().parent)!r} does not exist")
+    keys = list(dict.fromkeys((r.shape, r.layout, r.threads) for r in measured))
+    ncols = 1 if len(keys) == 1 else 2
+    nrows = math.ceil(len(keys) / ncols)
+    n_bars = max(sum((r.shape, r.layout, r.threads) == key for r in measured) for key in keys)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(8, nrows * (0.9 + 0.3 * n_bars) + 0.5), squeeze=False)
+    for ax, key in zip(axs.flat, keys):
+        rs = sorted((r for r in measured if (r.shape, r.layout, r.threads) == key), key=lambda r: -r.vs_torch)
+        ratios = [r.vs_torch for r in rs]
+        ax.barh(range(len(rs)), ratios, color=["C3" if r.variant == "torch @" else "C0" for r in rs])
+        ax.set_yticks(range(len(rs)), [r.variant for r in rs], fontsize=10)
         ax.set_xscale("log"); ax.invert_yaxis()
-        ax.set_xlim(min(ts) / 3, max(ts) * 60)
-        for i, r in enumerate(rs): ax.text(r.seconds * 1.1, i, f"{format_time(r.seconds)} ({_ratio(r.vs_torch)})", va="center", fontsize=8)
-        ax.set_xlabel("median time per call (s, log scale)"); ax.set_title(f"{' x '.join(map(str, size))} (m x k x n)")
-    fig.suptitle("matmul variants, slowest first; in brackets: time relative to torch @")
+        ax.set_xlim(min(0.5, min(ratios) / 2), max(ratios) * 40)
+        for i, x in enumerate(ratios): ax.text(x * 1.15, i, _ratio(x), va="center", fontsize=10)
+        ax.tick_params(axis="x", labelsize=10)
+        ax.set_xlabel("time / time of torch @", fontsize=10)
+        ax.set_title(f"{_size_label(rs[0])}, {key[2]} thread{'s' if key[2] > 1 else ''}", fontsize=11)
+    for ax in list(axs.flat)[len(keys):]: ax.axis("off")
+    fig.suptitle("matmul variants, slowest first: time relative to torch @ (log scale)", fontsize=12)
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=100)
+    if fname is not None: fig.savefig(fname, dpi=100)
     return fig
-
-# %% ../nbs/01_matmul.ipynb #13e0ab40
-def _parse_size(s: str) -> tuple:
-    "`'1024'` -> (1024, 1024, 1024); `'5x784x10'` -> (5, 784, 10)."
-    try: dims = tuple(int(d) for d in s.lower().split("x"))
-    except ValueError: dims = ()
-    if len(dims) == 1: dims = dims * 3
-    if len(dims) != 3 or min(dims) < 1:
-        raise argparse.ArgumentTypeError(f"a size is N (square) or MxKxN with positive integers, got {s!r}")
-    return dims
-
-def bench_cli(argv=None):
-    "Console command `foundations_bench`: print the matmul speed ladder, optionally save its chart."
-    p = argparse.ArgumentParser(prog="foundations_bench", description="Time every matmul variant of the course against torch @.")
-    p.add_argument("--sizes", nargs="+", type=_parse_size, default=[(5, 784, 10)], metavar="SIZE",
-                   help="N for NxN @ NxN, or MxKxN (default: 5x784x10, the course's layer)")
-    p.add_argument("--variants", nargs="+", choices=list(MATMUL_VARIANTS), help="variants to time (default: all)")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument("--budget", type=float, default=0.5, help="seconds of repeated runs per measurement (default 0.5)")
-    p.add_argument("--png", metavar="FILE", help="also save the log-scale bar chart to FILE")
-    a = p.parse_args(argv)
-    rows = bench_matmul(a.sizes, a.variants, dtype=getattr(torch, a.dtype), budget=a.budget)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numba {numba.__version__}, {a.dtype}")
-    print(format_bench(rows))
-    if a.png:
-        import matplotlib
-        matplotlib.use("Agg")
-        plot_bench(rows, a.png)
-        print(f"chart saved to {a.png}")
