@@ -9,8 +9,10 @@ PROC = ROOT / '_proc'
 def _nbdev_error(err: str, out: str) -> SiteError:
     i = err.rfind('\nException: Error in notebook')
     if i >= 0:  # nbdev names the notebook and the cell; the rest is a traceback through its worker pool
-        return SiteError(f'nbdev processing failed: {err[i + 1:].strip()}\n(to run show_doc, nbdev executes only the '
-                         f'cells that contain an import, so such a cell cannot use variables from other cells: '
+        causes = re.findall(r'^(\w+(?:Error|Exception): .*)$', err[:i], re.M)
+        cause = f'\n{causes[-1]}' if causes else ''
+        return SiteError(f'nbdev processing failed: {err[i + 1:].strip()}{cause}\n(to run show_doc, nbdev executes only '
+                         f'the cells that contain an import, so such a cell cannot use variables from other cells: '
                          f'move its imports into a cell of their own)')
     return SiteError(f'nbdev processing failed:\n{out[-3000:]}{err[-3000:]}')
 
