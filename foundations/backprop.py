@@ -351,7 +351,7 @@ class LinearLayer(nn.Module):
     def __init__(self,
                  n_in: int,  # number of inputs, >= 1
                  n_out: int,  # number of outputs, >= 1
-                 generator=None,  # a torch.Generator, an int seed, or None for torch's global generator
+                 generator: torch.Generator | int = None,  # a torch.Generator, an int seed, or None for torch's global one
                  dtype: torch.dtype = torch.float32,  # a floating-point dtype for the weight and the bias
                 ):
         super().__init__()
