@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -324,10 +325,10 @@ def _as_image(x,  # one digit: 784 pixels or 28x28, as a tensor, an array or nes
 
 # %% ../nbs/00_data.ipynb #dc0396fb
 def show_digit(x,  # one digit: 784 pixels or 28x28
-               label=None,  # shown as the title (a number, a string or a one-element tensor); None for no title
-               ax=None,  # the matplotlib axis to draw on; None for a new 2x2-inch figure
+               label: str | int | torch.Tensor = None,  # shown as the title (a number, a string or a one-element tensor); None for no title
+               ax: Any = None,  # the matplotlib axis to draw on; None for a new 2x2-inch figure
                cmap: str = "gray_r",  # matplotlib colour map; 'gray_r' draws ink dark on white
-              ):  # the matplotlib axis
+              ) -> Any:  # the matplotlib axis
     "Show one digit (784 pixels or 28x28) with its `label` as the title; return the matplotlib axis."
     import matplotlib.pyplot as plt
     img = _as_image(x)
@@ -339,11 +340,11 @@ def show_digit(x,  # one digit: 784 pixels or 28x28
 
 # %% ../nbs/00_data.ipynb #d2e0d8d6
 def show_digits(xs,  # digits, each 784 pixels or 28x28 (a tensor, an array or a list)
-                labels=None,  # one label per digit, shown as titles; None for none
+                labels: Sequence = None,  # one label per digit, shown as titles; None for none
                 ncols: int = 10,  # digits per row
                 size: float = 1.0,  # inches per digit
                 cmap: str = "gray_r",  # matplotlib colour map
-               ):  # the matplotlib figure
+               ) -> Any:  # the matplotlib figure
     "Show a grid of digits with their labels; return the matplotlib figure."
     import matplotlib.pyplot as plt
     n = len(xs)
