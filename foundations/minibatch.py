@@ -5,23 +5,26 @@
 # %% ../nbs/04_minibatch.ipynb #a8a9d1e8
 from __future__ import annotations
 
-import argparse
 import math
 import multiprocessing as mp
+import numbers
+import os
 import sys
 import time
+import traceback
 from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from .backprop import Lin, Model, Module, Relu
-from .data import MNISTError, get_mnist
-from .fully_connected import init_kaiming, init_xavier, normalize
+from .data import get_mnist
+from .fully_connected import init_kaiming, init_xavier
 
 # %% auto #0
 __all__ = ['logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'CrossEntropy', 'accuracy', 'report', 'warmup_linear', 'Optimizer',
-           'Dataset', 'Sampler', 'BatchSampler', 'collate', 'DataLoader', 'fit', 'get_dls', 'get_model', 'train_cli']
+           'Dataset', 'Sampler', 'BatchSampler', 'collate', 'DataLoader', 'AutogradStep', 'HandStep', 'fit', 'get_dls',
+           'get_model', 'train_mnist']
 
 # %% ../nbs/04_minibatch.ipynb #a0c82dcf
 def _check_logits(x: Tensor, dim: int, who: str) -> None:
@@ -29,75 +32,117 @@ def _check_logits(x: Tensor, dim: int, who: str) -> None:
     if not isinstance(x, Tensor): raise TypeError(f"{who}: expected a tensor of logits, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{who}: logits must be floating point, got {x.dtype}; convert with x.float()")
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{who}: dim must be an integer axis, got {dim!r}")
     if x.ndim == 0 or not -x.ndim <= dim < x.ndim:
         raise ValueError(f"{who}: dim={dim} is out of range for logits of shape {tuple(x.shape)}")
     if x.shape[dim] == 0: raise ValueError(f"{who}: axis {dim} of the logits {tuple(x.shape)} is empty (no classes)")
 
-def logsumexp(x: Tensor, dim: int = -1) -> Tensor:
+# %% ../nbs/04_minibatch.ipynb #c5a1e001
+def logsumexp(x: Tensor,  # logits, floating point, any shape
+              dim: int = -1,  # the axis to reduce (the classes)
+             ) -> Tensor:  # `x` without axis `dim`
     "`log(sum(exp(x)))` along `dim`, as `m + log(sum(exp(x - m)))` with `m` the max, so it neither overflows nor underflows."
     _check_logits(x, dim, "logsumexp")
     m = x.amax(dim, keepdim=True)
     m = torch.where(m.isinf(), torch.zeros_like(m), m)        # rows at +-inf: shift by 0, giving +-inf, not nan
     return (m + (x - m).exp().sum(dim, keepdim=True).log()).squeeze(dim)
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+# %% ../nbs/04_minibatch.ipynb #c5a1e003
+def log_softmax(x: Tensor,  # logits, floating point
+                dim: int = -1,  # the axis of the classes
+               ) -> Tensor:  # log-probabilities, the shape of `x`
     "Log of the softmax along `dim`, as `x - logsumexp(x)`: the log rules plus the LogSumExp trick."
     return x - logsumexp(x, dim).unsqueeze(dim)
 
 # %% ../nbs/04_minibatch.ipynb #62e2a1ea
-def nll(inp: Tensor, targ: Tensor) -> Tensor:
-    "Mean negative log likelihood: minus the mean of `inp[i, targ[i]]` for log-probabilities `inp` `(n, c)` and class indices `targ` `(n,)`."
-    if not isinstance(inp, Tensor) or not isinstance(targ, Tensor):
-        raise TypeError(f"nll: inp and targ must be tensors, got {type(inp).__name__} and {type(targ).__name__}")
-    if inp.ndim != 2 or targ.ndim != 1 or inp.shape[0] != targ.shape[0]:
-        raise ValueError(f"nll: expected inp (n, classes) and targ (n,), got shapes {tuple(inp.shape)} and {tuple(targ.shape)}")
-    if inp.shape[0] == 0: raise ValueError("nll: the batch is empty (0 rows)")
-    if targ.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-        raise TypeError(f"nll: targ must hold integer class indices, got {targ.dtype}; one-hot targets: use targ.argmax(1)")
+def _class_indices(targ: Tensor, n: int, n_classes: int, who: str) -> Tensor:
+    "`targ` as `int64` class indices, after checking it is a 1-D integer tensor of `n` labels in `[0, n_classes)`."
+    if not isinstance(targ, Tensor): raise TypeError(f"{who}: targ must be a tensor of class indices, got {type(targ).__name__}")
+    if targ.is_floating_point() or targ.is_complex() or targ.dtype == torch.bool:
+        raise TypeError(f"{who}: targ must hold integer class indices, got {targ.dtype}; "
+                        f"one-hot targets: use targ.argmax(1); float labels: use targ.long()")
+    if targ.ndim != 1 or targ.shape[0] != n:
+        raise ValueError(f"{who}: expected targ of shape ({n},), one class index per row, got {tuple(targ.shape)}")
+    targ = targ.long()
     lo, hi = int(targ.min()), int(targ.max())
-    if lo < 0 or hi >= inp.shape[1]:
-        raise ValueError(f"nll: class indices must be in [0, {inp.shape[1] - 1}] for {inp.shape[1]} classes, got {lo}..{hi}")
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"{who}: class indices must be in [0, {n_classes - 1}] for {n_classes} classes, got {lo}..{hi}")
+    return targ
+
+# %% ../nbs/04_minibatch.ipynb #62e2a1eb
+def nll(inp: Tensor,  # log-probabilities, shape (n, classes), n >= 1
+        targ: Tensor,  # class indices, shape (n,), any integer dtype
+       ) -> Tensor:  # the mean over the rows, a 0-d tensor
+    "Mean negative log likelihood: minus the mean of `inp[i, targ[i]]`."
+    if not isinstance(inp, Tensor): raise TypeError(f"nll: inp must be a tensor of log-probabilities, got {type(inp).__name__}")
+    if not inp.is_floating_point(): raise TypeError(f"nll: inp must be floating point, got {inp.dtype}")
+    if inp.ndim != 2: raise ValueError(f"nll: expected inp of shape (n, classes), got {tuple(inp.shape)}")
+    if inp.shape[0] == 0: raise ValueError("nll: the batch is empty (inp has 0 rows)")
+    targ = _class_indices(targ, inp.shape[0], inp.shape[1], "nll")
     return -inp[torch.arange(inp.shape[0]), targ].mean()
 
-def cross_entropy(inp: Tensor, targ: Tensor) -> Tensor:
-    "Mean cross entropy of logits `inp` `(n, c)` and class indices `targ` `(n,)`: `nll(log_softmax(inp), targ)`."
+# %% ../nbs/04_minibatch.ipynb #62e2a1ec
+def cross_entropy(inp: Tensor,  # logits, shape (n, classes)
+                  targ: Tensor,  # class indices, shape (n,), any integer dtype
+                 ) -> Tensor:  # the mean cross entropy, a 0-d tensor
+    "Mean cross entropy of logits and class indices: `nll(log_softmax(inp), targ)`."
     return nll(log_softmax(inp), targ)
 
 # %% ../nbs/04_minibatch.ipynb #e2b0728d
 class CrossEntropy(Module):
     "Cross-entropy loss with a hand-written backward: `inp.g = (softmax(inp) - onehot(targ)) / n`."
-    def forward(self, inp: Tensor, targ: Tensor) -> Tensor:
+    def __init__(self): self.lsm = None
+
+    def forward(self,
+                inp: Tensor,  # logits, shape (n, classes)
+                targ: Tensor,  # class indices, shape (n,), any integer dtype
+               ) -> Tensor:  # the mean cross entropy
+        "The loss, keeping the log-probabilities for `bwd`."
         self.lsm = log_softmax(inp)
         return nll(self.lsm, targ)
 
     def bwd(self, out: Tensor, inp: Tensor, targ: Tensor) -> None:
+        "Set `inp.g` to `(softmax(inp) - onehot(targ)) / n` from the kept log-probabilities."
+        idx = _class_indices(targ, *self.lsm.shape, "CrossEntropy")
         g = self.lsm.exp()
-        g[torch.arange(len(targ)), targ] -= 1.
-        inp.g = g / len(targ)
+        g[torch.arange(len(idx)), idx] -= 1.
+        inp.g = g / len(idx)
         self.lsm = None
 
 # %% ../nbs/04_minibatch.ipynb #5a835dcc
-def accuracy(out: Tensor, targ: Tensor) -> Tensor:
-    "Fraction of rows of `out` `(n, c)` whose largest entry is at the class index `targ` `(n,)`."
+def accuracy(out: Tensor,  # scores, shape (n, classes), n >= 1
+             targ: Tensor,  # class indices, shape (n,)
+            ) -> Tensor:  # the fraction right, a 0-d float tensor
+    "Fraction of rows of `out` whose largest entry is at the class index `targ`."
+    if not isinstance(out, Tensor) or not isinstance(targ, Tensor):
+        raise TypeError(f"accuracy: out and targ must be tensors, got {type(out).__name__} and {type(targ).__name__}")
     if out.ndim != 2 or targ.ndim != 1 or out.shape[0] != targ.shape[0]:
         raise ValueError(f"accuracy: expected out (n, classes) and targ (n,), got shapes {tuple(out.shape)} and {tuple(targ.shape)}")
+    if out.shape[0] == 0: raise ValueError("accuracy: the batch is empty (0 rows)")
     return (out.argmax(dim=1) == targ).float().mean()
 
-def report(loss: Tensor | float, preds: Tensor, targ: Tensor) -> str:
+# %% ../nbs/04_minibatch.ipynb #2adee38d
+def report(loss: Tensor | float,  # the loss, a number or a 0-d tensor
+           preds: Tensor,  # scores, shape (n, classes)
+           targ: Tensor,  # class indices, shape (n,)
+          ) -> str:  # the line that was printed
     "Print and return one line with the loss and the accuracy of `preds` on `targ`."
     line = f"loss {float(loss):.4f}, accuracy {float(accuracy(preds, targ)):.4f}"
     print(line)
     return line
 
 # %% ../nbs/04_minibatch.ipynb #4c63fddd
-def warmup_linear(pct: float, warmup: float = 0.2) -> float:
-    "Learning-rate multiplier at fraction `pct` of training: linear from 0 to 1 over `warmup`, then linear down to 0 at the end."
+def warmup_linear(pct: float,  # the fraction of training done, in [0, 1]
+                  warmup: float = 0.2,  # the fraction spent warming up, in (0, 1)
+                 ) -> float:  # the multiplier of the peak learning rate, in [0, 1]
+    "Learning-rate multiplier: linear from 0 to 1 over the first `warmup` of training, then linear down to 0 at the end."
     if not 0 <= pct <= 1: raise ValueError(f"warmup_linear: pct is the fraction of training done, in [0, 1], got {pct}")
     if not 0 < warmup < 1: raise ValueError(f"warmup_linear: warmup must be in (0, 1), got {warmup}")
     return min(pct / warmup, (1 - pct) / (1 - warmup))
 
 # %% ../nbs/04_minibatch.ipynb #da98360c
-def _linear(n_in: int, n_out: int, relu_after: bool, generator: torch.Generator | None = None) -> nn.Linear:
+def _linear(n_in: int, n_out: int, relu_after: bool, generator: torch.Generator = None) -> nn.Linear:
     "An `nn.Linear` with Kaiming weights if a ReLU follows (else std `1/sqrt(n_in)`) and zero bias."
     layer = nn.Linear(n_in, n_out)
     w = (init_kaiming if relu_after else init_xavier)(n_in, n_out, generator=generator)
@@ -105,36 +150,56 @@ def _linear(n_in: int, n_out: int, relu_after: bool, generator: torch.Generator 
         layer.weight.copy_(w.T); layer.bias.zero_()
     return layer
 
+# %% ../nbs/04_minibatch.ipynb #a1c944a1
+def _check_int(value, name: str, who: str, lo: int = 1) -> None:
+    "TypeError unless `value` is an integer (not a bool); ValueError if it is below `lo`."
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an integer >= {lo}, got {value!r} of type {type(value).__name__}")
+    if value < lo: raise ValueError(f"{who}: {name} must be an integer >= {lo}, got {value}")
+
+# %% ../nbs/04_minibatch.ipynb #a1c944a3
+def _check_lr(lr, who: str, name: str = "lr") -> None:
+    "TypeError unless `lr` is a real number; ValueError unless it is finite and > 0."
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {lr!r} of type {type(lr).__name__}")
+    if not (math.isfinite(lr) and lr > 0): raise ValueError(f"{who}: {name} must be finite and > 0, got {lr}")
+
 # %% ../nbs/04_minibatch.ipynb #a1c944b4
 class Optimizer:
-    "Plain SGD: `step()` does `p -= lr * p.grad` (or `p.g` with `grad_attr='g'`) for every parameter, `zero_grad()` clears them."
-    def __init__(self, params: Iterable[Tensor], lr: float = 0.5, grad_attr: str = "grad"):
+    "Plain SGD: `step()` does `p -= lr * p.grad` for every parameter, `zero_grad()` clears the gradients."
+    def __init__(self,
+                 params: Iterable[Tensor],  # the tensors to train, e.g. `model.parameters()`
+                 lr: float = 0.5,  # the learning rate, finite and > 0
+                ):
+        if isinstance(params, Tensor) or not isinstance(params, Iterable):
+            raise TypeError(f"Optimizer: params must be an iterable of tensors such as model.parameters(), "
+                            f"got {type(params).__name__}")
         self.params = list(params)
         if not self.params: raise ValueError("Optimizer: got no parameters; pass model.parameters() of a model that has layers")
-        if not lr > 0: raise ValueError(f"Optimizer: lr must be > 0, got {lr}")
-        if grad_attr not in ("grad", "g"):
-            raise ValueError(f"Optimizer: grad_attr must be 'grad' (autograd) or 'g' (hand-written backward), got {grad_attr!r}")
-        self.lr, self.grad_attr = lr, grad_attr
+        bad = [type(p).__name__ for p in self.params if not isinstance(p, Tensor)]
+        if bad: raise TypeError(f"Optimizer: every parameter must be a tensor, got {', '.join(sorted(set(bad)))}")
+        _check_lr(lr, "Optimizer")
+        self.lr = lr
 
     def step(self) -> None:
         "Move every parameter against its gradient."
         with torch.no_grad():
             for p in self.params:
-                grad = getattr(p, self.grad_attr, None)
-                if grad is None:
-                    raise RuntimeError(f"Optimizer.step: a parameter of shape {tuple(p.shape)} has no .{self.grad_attr}; "
+                if p.grad is None:
+                    raise RuntimeError(f"Optimizer.step: a parameter of shape {tuple(p.shape)} has no gradient (.grad); "
                                        f"call backward() before step()")
-                p.sub_(grad, alpha=self.lr)
+                p.sub_(p.grad, alpha=self.lr)
 
     def zero_grad(self) -> None:
         "Forget the gradients, so the next backward starts from nothing."
-        for p in self.params: setattr(p, self.grad_attr, None)
+        for p in self.params: p.grad = None
 
 # %% ../nbs/04_minibatch.ipynb #c09f08d4
 def _get_lr(opt) -> float:
     "The learning rate of our `Optimizer` or of a PyTorch optimizer (its first parameter group)."
     return opt.param_groups[0]["lr"] if hasattr(opt, "param_groups") else opt.lr
 
+# %% ../nbs/04_minibatch.ipynb #c09f08d5
 def _set_lr(opt, lr: float) -> None:
     "Set the learning rate of our `Optimizer`, or of every parameter group of a PyTorch optimizer."
     if hasattr(opt, "param_groups"):
@@ -144,10 +209,16 @@ def _set_lr(opt, lr: float) -> None:
 # %% ../nbs/04_minibatch.ipynb #d0a6df51
 class Dataset:
     "Pairs `(x[i], y[i])`; `ds[i]` takes an int, a slice, or a list/tensor of indices (then it returns a batch)."
-    def __init__(self, x: Tensor, y: Tensor):
+    def __init__(self,
+                 x: Tensor,  # inputs, one row per item
+                 y: Tensor,  # targets, one per item
+                ):
+        for name, v in (("x", x), ("y", y)):
+            if not hasattr(v, "__len__") or not hasattr(v, "__getitem__"):
+                raise TypeError(f"Dataset: {name} must be a tensor (or sequence) of items, got {type(v).__name__}")
         if len(x) != len(y):
             raise ValueError(f"Dataset: x and y must have the same length, got {len(x)} and {len(y)} "
-                             f"(shapes {tuple(x.shape)} and {tuple(y.shape)})")
+                             f"(shapes {tuple(getattr(x, 'shape', ()))} and {tuple(getattr(y, 'shape', ()))})")
         self.x, self.y = x, y
 
     def __len__(self) -> int: return len(self.x)
@@ -158,34 +229,47 @@ class Dataset:
 
 # %% ../nbs/04_minibatch.ipynb #55c0396d
 def _n_items(n_or_ds, who: str) -> int:
-    "The number of items of a dataset, or `n` itself; a clear error if it is empty."
-    n = n_or_ds if isinstance(n_or_ds, int) else len(n_or_ds)
+    "The number of items of a dataset, or `n` itself; a clear error if it is empty or has no length."
+    if isinstance(n_or_ds, numbers.Integral) and not isinstance(n_or_ds, bool): n = int(n_or_ds)
+    elif hasattr(n_or_ds, "__len__"): n = len(n_or_ds)
+    else: raise TypeError(f"{who}: expected a dataset (with len) or a number of items, got {type(n_or_ds).__name__}")
     if n < 1: raise ValueError(f"{who}: the dataset is empty (0 items); there is nothing to sample")
     return n
 
-def _check_batch_size(batch_size, who: str) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"{who}: batch_size must be an integer >= 1, got {batch_size!r}")
-
-def _seed_or_draw(seed: int | None) -> int:
+# %% ../nbs/04_minibatch.ipynb #55c0396f
+def _seed_or_draw(seed: int = None) -> int:
     "`seed`, or if it is None one drawn from PyTorch's global generator (so `torch.manual_seed` makes it reproducible)."
-    return int(torch.randint(0, 2**62, (1,))) if seed is None else seed
+    if seed is None: return int(torch.randint(0, 2**62, (1,)))
+    _check_int(seed, "seed", "seed", lo=0)
+    return seed
 
+# %% ../nbs/04_minibatch.ipynb #55c03971
 class Sampler:
     "Indices `0..n-1` in order, or (`shuffle=True`) in a new random order every epoch; the orders are reproducible from `seed`."
-    def __init__(self, n_or_ds, shuffle: bool = False, seed: int | None = None):
-        self.n, self.shuffle = _n_items(n_or_ds, "Sampler"), shuffle
+    def __init__(self,
+                 n_or_ds,  # a dataset (anything with `len`), or the number of items
+                 shuffle: bool = False,  # a new random order every epoch
+                 seed: int = None,  # seeds the orders; None draws one from PyTorch's global generator
+                ):
+        self.n, self.shuffle = _n_items(n_or_ds, "Sampler"), bool(shuffle)
         self.gen = torch.Generator().manual_seed(_seed_or_draw(seed))
 
-    def __len__(self) -> int: return self.n
-    def __iter__(self) -> Iterator[int]:
-        if not self.shuffle: return iter(range(self.n))
-        return iter(torch.randperm(self.n, generator=self.gen).tolist())
+    def order(self) -> Tensor:
+        "This epoch's indices as one tensor: a fresh permutation if `shuffle`, else `0..n-1`."
+        return torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
 
+    def __len__(self) -> int: return self.n
+    def __iter__(self) -> Iterator[int]: return iter(self.order().tolist())
+
+# %% ../nbs/04_minibatch.ipynb #8a50f48e
 class BatchSampler:
     "Group the indices of `sampler` into lists of `batch_size`; the last, smaller batch is kept unless `drop_last`."
-    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool = False):
-        _check_batch_size(batch_size, "BatchSampler")
+    def __init__(self,
+                 sampler: Iterable[int],  # the indices in order, e.g. a `Sampler`; needs `len`
+                 batch_size: int,  # indices per batch, >= 1
+                 drop_last: bool = False,  # drop the last batch if it is smaller than `batch_size`
+                ):
+        _check_int(batch_size, "batch_size", "BatchSampler")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __len__(self) -> int:
@@ -201,35 +285,76 @@ class BatchSampler:
                 batch = []
         if batch and not self.drop_last: yield batch
 
-def collate(items: Sequence[tuple]) -> tuple:
+# %% ../nbs/04_minibatch.ipynb #8a50f490
+def collate(items: Sequence[tuple],  # the `(x, y)` items of one batch
+           ) -> tuple:  # `(xb, yb)`: each part stacked along a new first axis
     "Stack a list of `(x, y)` items into one `(xb, yb)` batch of tensors."
     if len(items) == 0: raise ValueError("collate: got an empty list of items")
     return tuple(torch.stack([torch.as_tensor(item[k]) for item in items]) for k in range(len(items[0])))
 
 # %% ../nbs/04_minibatch.ipynb #d1fac14a
-_WORKER_STATE: tuple | None = None                     # (dataset, collate_fn) inside a worker process
-
-def _fetch(ds, collate_fn: Callable | None, idxs: list[int]):
+def _fetch(ds, collate_fn: Callable, idxs):
     "One batch: `ds[idxs]` in one call if `collate_fn` is None, else `collate_fn` of the items."
     return ds[idxs] if collate_fn is None else collate_fn([ds[i] for i in idxs])
 
-def _worker_init(ds, collate_fn) -> None:
-    "Runs once in each forked worker: keep the dataset, use one thread (the workers already run in parallel)."
-    global _WORKER_STATE
-    torch.set_num_threads(1)
-    _WORKER_STATE = (ds, collate_fn)
+# %% ../nbs/04_minibatch.ipynb #d1fac14c
+def _worker_loop(ds, collate_fn: Callable, conn) -> None:
+    "In a worker process: answer each list of indices from `conn` with its batch (or the error), until `None`."
+    torch.set_num_threads(1)                            # the workers already run in parallel
+    try:
+        while (idxs := conn.recv()) is not None:
+            try: conn.send((True, _fetch(ds, collate_fn, idxs)))
+            except Exception: conn.send((False, traceback.format_exc(limit=3)))
+    except (EOFError, BrokenPipeError, KeyboardInterrupt): pass   # the main process went away: just stop
+    finally: conn.close()
 
-def _worker_fetch(idxs: list[int]):
-    return _fetch(*_WORKER_STATE, idxs)
+# %% ../nbs/04_minibatch.ipynb #d1fac14d
+def _worker_batches(ds, collate_fn: Callable, batches: Iterable, num_workers: int, prefetch: int = 2) -> Iterator:
+    "Fetch `batches` (lists of indices) in `num_workers` forked processes; yield the batches in order."
+    ctx, conns, procs = mp.get_context("fork"), [], []
+    try:
+        for _ in range(num_workers):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=_worker_loop, args=(ds, collate_fn, child), daemon=True)
+            p.start(); child.close()
+            conns.append(parent); procs.append(p)
+        batches, sent = iter(batches), 0
+        for idxs in batches:                           # fill the pipeline
+            conns[sent % num_workers].send(idxs); sent += 1
+            if sent == prefetch * num_workers: break
+        for k in range(10**18):
+            if k == sent: return
+            ok, out = conns[k % num_workers].recv()
+            if not ok: raise RuntimeError(f"DataLoader: a worker failed to fetch batch {k}:\n{out}")
+            idxs = next(batches, None)
+            if idxs is not None: conns[sent % num_workers].send(idxs); sent += 1
+            yield out
+    finally:
+        for c in conns:
+            try: c.send(None)
+            except OSError: pass
+            c.close()
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive(): p.terminate(); p.join()
 
+# %% ../nbs/04_minibatch.ipynb #d1fac14e
 class DataLoader:
     "Batches `(xb, yb)` of `ds`: shuffled in a new, seed-reproducible order every epoch if `shuffle`; last partial batch kept unless `drop_last`."
-    def __init__(self, ds, batch_size: int = 64, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Callable | None = collate, num_workers: int = 0, seed: int | None = None):
+    def __init__(self,
+                 ds,  # a dataset: `len(ds)` and `ds[i]` (and `ds[indices]` if `collate_fn` is None)
+                 batch_size: int = 64,  # items per batch, >= 1
+                 shuffle: bool = False,  # a new random order every epoch
+                 drop_last: bool = False,  # drop the last batch if it is smaller
+                 collate_fn: Callable = collate,  # stacks a list of items; None fetches each batch with one `ds[indices]`
+                 num_workers: int = 0,  # worker processes that fetch batches (0: in this process)
+                 seed: int = None,  # seeds the orders; None draws one from PyTorch's global generator
+                ):
         _n_items(ds, "DataLoader")
-        _check_batch_size(batch_size, "DataLoader")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers!r}")
+        _check_int(batch_size, "batch_size", "DataLoader")
+        _check_int(num_workers, "num_workers", "DataLoader", lo=0)
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be a function or None, got {type(collate_fn).__name__}")
         if num_workers > 0 and "fork" not in mp.get_all_start_methods():
             raise ValueError("DataLoader: num_workers > 0 needs the 'fork' start method (Linux, macOS); use num_workers=0 here")
         self.ds, self.collate_fn, self.num_workers = ds, collate_fn, num_workers
@@ -238,150 +363,211 @@ class DataLoader:
     def __len__(self) -> int: return len(self.batch_sampler)
 
     def __iter__(self) -> Iterator:
-        if self.num_workers == 0:
+        if self.num_workers > 0:
+            yield from _worker_batches(self.ds, self.collate_fn, self.batch_sampler, self.num_workers)
+        elif self.collate_fn is None:                  # whole batches: slices of one permutation per epoch
+            bsr = self.batch_sampler
+            order, bs_ = bsr.sampler.order(), bsr.batch_size
+            for i in range(0, len(bsr) * bs_, bs_): yield self.ds[order[i:i + bs_]]
+        else:
             for idxs in self.batch_sampler: yield _fetch(self.ds, self.collate_fn, idxs)
-            return
-        # forked workers inherit the dataset (nothing is pickled but the index lists and the batches); the pool lives
-        # for one epoch and is terminated when the epoch ends, or when the loop over it is abandoned
-        with mp.get_context("fork").Pool(self.num_workers, _worker_init, (self.ds, self.collate_fn)) as pool:
-            yield from pool.imap(_worker_fetch, self.batch_sampler, chunksize=4)
 
-# %% ../nbs/04_minibatch.ipynb #07af8232
-def _evaluate(model, loss_func: Callable, dl) -> tuple[float, float]:
-    "Mean loss and accuracy of `model` over the batches of `dl`, weighted by batch size, without gradients."
-    hand = isinstance(model, Model)
-    if hasattr(model, "eval"): model.eval()
-    tot_loss = tot_acc = count = 0.
-    with torch.no_grad():
-        for xb, yb in dl:
-            preds = model.predict(xb) if hand else model(xb)
-            tot_loss += float(loss_func(preds, yb)) * len(yb)
-            tot_acc += float(accuracy(preds, yb)) * len(yb)
-            count += len(yb)
-    return tot_loss / count, tot_acc / count
+# %% ../nbs/04_minibatch.ipynb #07af8201
+class AutogradStep:
+    "How `fit` trains a PyTorch module: `loss_func(model(xb), yb).backward()` fills every parameter's `.grad`."
+    def __call__(self,
+                 model: nn.Module,  # maps a batch of inputs to scores
+                 loss_func: Callable,  # `loss_func(scores, targets)`, e.g. `cross_entropy`
+                 xb: Tensor,  # a batch of inputs
+                 yb: Tensor,  # its targets
+                ) -> Tensor:  # the batch's loss
+        loss = loss_func(model(xb), yb)
+        loss.backward()
+        return loss
 
-def _train_step(model, loss_func: Callable, xb: Tensor, yb: Tensor) -> Tensor:
-    "Forward and backward of one batch: our `Model` sets `.g` by hand, a PyTorch module uses autograd."
-    if isinstance(model, Model):
+    def predict(self, model: nn.Module, xb: Tensor) -> Tensor:
+        "The model's scores for `xb`."
+        return model(xb)
+
+    def mode(self, model: nn.Module, training: bool) -> None:
+        "`model.train()` or `model.eval()`."
+        model.train(training)
+
+    def __repr__(self): return f"{type(self).__name__}()"
+
+# %% ../nbs/04_minibatch.ipynb #07af8202
+class HandStep(AutogradStep):
+    "How `fit` trains our notebook-03 `Model`: `model(xb, yb)` and `model.backward()` set `.g`, handed on as `.grad`."
+    def __call__(self,
+                 model: Model,  # our layers and loss module, with a hand-written backward
+                 loss_func: Callable,  # not used for training (the model has its own loss), only for validation
+                 xb: Tensor,  # a batch of inputs
+                 yb: Tensor,  # its targets
+                ) -> Tensor:  # the batch's loss
         with torch.no_grad():
             loss = model(xb, yb)
             model.backward()
+        for p in model.parameters(): p.grad = p.g
         return loss
-    loss = loss_func(model(xb), yb)
-    loss.backward()
-    return loss
 
-class _Bar:
-    "A text progress bar that grows by `#` characters: readable in a notebook, a terminal and a log file."
-    def __init__(self, total: int, label: str, width: int = 30, enabled: bool = True):
-        self.total, self.width, self.enabled, self.shown = max(total, 1), width, enabled, 0
-        if enabled: print(f"{label} |", end="", flush=True)
+    def predict(self, model: Model, xb: Tensor) -> Tensor:
+        "The layers' output for `xb` (`model.predict`)."
+        return model.predict(xb)
 
-    def update(self, done: int) -> None:
-        k = self.width * done // self.total
-        if self.enabled and k > self.shown:
-            print("#" * (k - self.shown), end="", flush=True)
-            self.shown = k
+    def mode(self, model: Model, training: bool) -> None:
+        "Nothing to switch: our layers behave the same in training and evaluation."
 
-    def close(self) -> None:
-        if self.enabled: print("|", flush=True)
+# %% ../nbs/04_minibatch.ipynb #07af8204
+def _evaluate(model, step: AutogradStep, loss_func: Callable, dl) -> tuple[float, float]:
+    "Mean loss and accuracy of `model` over the batches of `dl`, weighted by batch size, without gradients."
+    step.mode(model, False)
+    tot_loss = tot_acc = count = 0.
+    with torch.no_grad():
+        for xb, yb in dl:
+            preds = step.predict(model, xb)
+            tot_loss += float(loss_func(preds, yb)) * len(yb)
+            tot_acc += float(accuracy(preds, yb)) * len(yb)
+            count += len(yb)
+    if count == 0: raise ValueError("fit: the validation loader yielded no batches; give it a non-empty dataset")
+    return tot_loss / count, tot_acc / count
 
+# %% ../nbs/04_minibatch.ipynb #07af8206
+def _check_fit_args(epochs, model, loss_func, opt, train_dl, valid_dl, step, lr_sched, progress) -> None:
+    "Raise a TypeError/ValueError naming the first argument of `fit` that cannot be what it should be."
+    _check_int(epochs, "epochs", "fit")
+    if not (callable(model) and hasattr(model, "parameters")):
+        raise TypeError(f"fit: model must be a model (callable, with parameters()), got {type(model).__name__}; "
+                        f"the order is fit(epochs, model, loss_func, opt, train_dl, valid_dl)")
+    if not callable(loss_func):
+        raise TypeError(f"fit: loss_func must be a function like cross_entropy, got {type(loss_func).__name__}")
+    if not (hasattr(opt, "step") and hasattr(opt, "zero_grad") and (hasattr(opt, "lr") or hasattr(opt, "param_groups"))):
+        raise TypeError(f"fit: opt must be an optimizer (step, zero_grad and a learning rate), got {type(opt).__name__}")
+    for name, dl in (("train_dl", train_dl), ("valid_dl", valid_dl)):
+        if not (hasattr(dl, "__iter__") and hasattr(dl, "__len__")) or isinstance(dl, Tensor):
+            raise TypeError(f"fit: {name} must be a data loader (iterable with len), got {type(dl).__name__}")
+        if len(dl) == 0:
+            raise ValueError(f"fit: {name} has no batches (an empty dataset, or drop_last with fewer items than a batch)")
+    if not all(callable(getattr(step, k, None)) for k in ("__call__", "predict", "mode")):
+        raise TypeError(f"fit: step must be AutogradStep(), HandStep() or alike (call, predict, mode), got {type(step).__name__}")
+    if lr_sched is not None and not callable(lr_sched):
+        raise TypeError(f"fit: lr_sched must be a function of the fraction of training done, or None, got {type(lr_sched).__name__}")
+    if not isinstance(progress, bool): raise TypeError(f"fit: progress must be True or False, got {progress!r}")
+
+# %% ../nbs/04_minibatch.ipynb #07af8207
 _COLS = f"{'epoch':>5} {'train_loss':>10} {'valid_loss':>10} {'valid_acc':>9} {'seconds':>7}"
 
-def fit(epochs: int, model, loss_func: Callable, opt, train_dl, valid_dl,
-        lr_sched: Callable[[float], float] | None = None, progress: bool = True) -> dict:
-    "Train for `epochs`, validating after each; print a progress bar and a table; return the history (per epoch and per batch)."
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit: epochs must be an integer >= 1, got {epochs!r}")
-    if len(train_dl) == 0: raise ValueError("fit: the training loader has no batches (empty dataset, or drop_last with too few items)")
+def _diverged(what: str, epoch: int, lr: float) -> FloatingPointError:
+    "The one-line error of a diverging run."
+    return FloatingPointError(f"fit: {what} at epoch {epoch} (lr {lr:.3g}): the run diverged; stopped. "
+                              f"Lower the learning rate, or check the inputs and targets for nan/inf.")
+
+# %% ../nbs/04_minibatch.ipynb #07af8208
+def fit(epochs: int,  # passes over the training set, >= 1
+        model,  # an `nn.Module` (with `AutogradStep`) or our `Model` (with `HandStep`)
+        loss_func: Callable,  # `loss_func(scores, targets)`, e.g. `cross_entropy`; used for validation (and training with autograd)
+        opt,  # our `Optimizer` or a PyTorch optimizer over `model.parameters()`
+        train_dl,  # training batches, e.g. the first loader of `get_dls`
+        valid_dl,  # validation batches
+        step: AutogradStep = AutogradStep(),  # how to get the loss and the gradients: `AutogradStep()` or `HandStep()`
+        lr_sched: Callable = None,  # maps the fraction of training done to a multiplier of the learning rate; None: constant
+        progress: bool = True,  # print the table (and a progress bar where one can be drawn)
+       ) -> dict:  # per epoch: epoch, train_loss, valid_loss, valid_acc, seconds; per batch: batch_loss, lr
+    "Train for `epochs`, validating after each; print a table; return the history."
+    from fastprogress.fastprogress import progress_bar, IN_NOTEBOOK
+    _check_fit_args(epochs, model, loss_func, opt, train_dl, valid_dl, step, lr_sched, progress)
     hist = {k: [] for k in ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds", "batch_loss", "lr")}
-    base_lr, total, step = _get_lr(opt), epochs * len(train_dl), 0
+    base_lr, total, n_step = _get_lr(opt), epochs * len(train_dl), 0
     if progress: print(_COLS)
+    bar = progress and (IN_NOTEBOOK or sys.stdout.isatty())           # a live bar only where one can be drawn
     try:
         for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            if hasattr(model, "train"): model.train()
-            bar = _Bar(len(train_dl), f"{'':>5} train", enabled=progress)
-            tot, count = 0., 0
-            for i, (xb, yb) in enumerate(train_dl):
-                lr = base_lr * lr_sched(step / total) if lr_sched else base_lr
+            t0, tot, count = time.perf_counter(), 0., 0
+            step.mode(model, True)
+            for i, (xb, yb) in enumerate(progress_bar(train_dl, leave=False) if bar else train_dl):
+                lr = base_lr * lr_sched(n_step / total) if lr_sched else base_lr
                 _set_lr(opt, lr)
-                loss = _train_step(model, loss_func, xb, yb).item()
-                if not math.isfinite(loss):
-                    raise FloatingPointError(
-                        f"fit: the training loss became {loss} at epoch {epoch}, batch {i + 1} of {len(train_dl)} "
-                        f"(lr {lr:.3g}); stopped before updating the weights with it. Lower the learning rate, "
-                        f"or check the inputs and targets for nan/inf.")
+                loss = step(model, loss_func, xb, yb).item()
+                if not math.isfinite(loss): raise _diverged(f"the training loss became {loss} in batch {i + 1} of {len(train_dl)}", epoch, lr)
                 opt.step()
                 opt.zero_grad()
-                tot, count, step = tot + loss * len(yb), count + len(yb), step + 1
+                tot, count, n_step = tot + loss * len(yb), count + len(yb), n_step + 1
                 hist["batch_loss"].append(loss); hist["lr"].append(lr)
-                bar.update(i + 1)
-            bar.close()
-            valid_loss, valid_acc = _evaluate(model, loss_func, valid_dl)
-            secs = time.perf_counter() - t0
-            for k, v in zip(("epoch", "train_loss", "valid_loss", "valid_acc", "seconds"),
-                            (epoch, tot / count, valid_loss, valid_acc, secs)): hist[k].append(v)
-            if progress: print(f"{epoch:>5} {tot / count:>10.4f} {valid_loss:>10.4f} {valid_acc:>9.4f} {secs:>7.2f}")
+            if count == 0: raise ValueError("fit: the training loader yielded no batches")
+            valid_loss, valid_acc = _evaluate(model, step, loss_func, valid_dl)
+            if not math.isfinite(valid_loss): raise _diverged(f"the validation loss became {valid_loss}", epoch, lr)
+            if not all(torch.isfinite(p).all() for p in model.parameters()): raise _diverged("a weight became nan/inf", epoch, lr)
+            row = (epoch, tot / count, valid_loss, valid_acc, time.perf_counter() - t0)
+            for k, v in zip(("epoch", "train_loss", "valid_loss", "valid_acc", "seconds"), row): hist[k].append(v)
+            if progress: print("{:>5} {:>10.4f} {:>10.4f} {:>9.4f} {:>7.2f}".format(*row))
     finally:
         _set_lr(opt, base_lr)                            # a schedule leaves the optimizer as it found it
     return hist
 
-def get_dls(train_ds, valid_ds, bs: int = 64, seed: int | None = None, num_workers: int = 0,
-            collate_fn: Callable | None = None) -> tuple[DataLoader, DataLoader]:
-    "Training loader (shuffled per epoch, reproducible from `seed`) and validation loader (in order, batches of `2*bs`)."
+# %% ../nbs/04_minibatch.ipynb #07af8209
+def get_dls(train_ds,  # the training dataset
+            valid_ds,  # the validation dataset
+            bs: int = 64,  # training batch size (validation: `2 * bs`)
+            seed: int = None,  # seeds the training order; None draws one from PyTorch's global generator
+            num_workers: int = 0,  # worker processes for each loader
+            collate_fn: Callable = None,  # None fetches whole batches with `ds[indices]`; `collate` goes item by item
+           ) -> tuple[DataLoader, DataLoader]:  # training loader (shuffled every epoch), validation loader (in order)
+    "The training loader (a new, seed-reproducible order every epoch) and the validation loader (in order)."
     return (DataLoader(train_ds, bs, shuffle=True, seed=seed, collate_fn=collate_fn, num_workers=num_workers),
             DataLoader(valid_ds, 2 * bs, shuffle=False, collate_fn=collate_fn, num_workers=num_workers))
 
 # %% ../nbs/04_minibatch.ipynb #6c42929c
-def get_model(n_in: int = 784, nh: int = 50, n_out: int = 10, lr: float = 0.3, seed: int | None = None,
-              autograd: bool = True) -> tuple:
-    "The `n_in`-`nh`-`n_out` ReLU net and its SGD `Optimizer`: an `nn.Sequential`, or (`autograd=False`) our `Model` with `CrossEntropy`."
+def get_model(n_in: int = 784,  # inputs per image
+              nh: int = 50,  # hidden units
+              n_out: int = 10,  # classes
+              seed: int = None,  # seeds the initial weights; None draws one from PyTorch's global generator
+              hand_written: bool = False,  # our `Model` with a hand-written backward instead of an `nn.Sequential`
+             ) -> tuple:  # `(model, step)`: pass both to `fit`
+    "The `n_in`-`nh`-`n_out` ReLU net and the step that trains it: `nn.Sequential` and `AutogradStep()`, or our `Model` and `HandStep()`."
+    for name, v in (("n_in", n_in), ("nh", nh), ("n_out", n_out)): _check_int(v, name, "get_model")
+    if not isinstance(hand_written, bool): raise TypeError(f"get_model: hand_written must be True or False, got {hand_written!r}")
     g = torch.Generator().manual_seed(_seed_or_draw(seed))
     l1, l2 = _linear(n_in, nh, True, g), _linear(nh, n_out, False, g)
-    if autograd:
-        model = nn.Sequential(l1, nn.ReLU(), l2)
-        return model, Optimizer(model.parameters(), lr)
-    weights = [(l.weight.detach().T.contiguous(), l.bias.detach().clone()) for l in (l1, l2)]
-    model = Model([Lin(*weights[0], input_grad=False), Relu(), Lin(*weights[1])], CrossEntropy())
-    return model, Optimizer(model.parameters(), lr, grad_attr="g")
+    if not hand_written: return nn.Sequential(l1, nn.ReLU(), l2), AutogradStep()
+    (w1, b1), (w2, b2) = [(l.weight.detach().T.contiguous(), l.bias.detach().clone()) for l in (l1, l2)]
+    return Model([Lin(w1, b1, input_grad=False), Relu(), Lin(w2, b2)], CrossEntropy()), HandStep()
 
 # %% ../nbs/04_minibatch.ipynb #91a8a056
-def train_cli(argv: list[str] | None = None) -> None:
-    "Console command `foundations_train`: train the course's 784-50-10 net on MNIST, print a per-epoch table and the final accuracy."
-    p = argparse.ArgumentParser(prog="foundations_train",
-                                description="Train the course's 784-50-10 net on MNIST with minibatch SGD.")
-    p.add_argument("--epochs", type=int, default=3, help="passes over the training set (default 3)")
-    p.add_argument("--bs", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--lr", type=float, default=0.3, help="peak learning rate (default 0.3)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the initial weights and of the batch order (default 42)")
-    p.add_argument("--no-autograd", action="store_true", help="train with our hand-written backward pass (notebook 03)")
-    p.add_argument("--constant-lr", action="store_true", help="keep the learning rate constant (default: warm-up, then linear decay to 0)")
-    p.add_argument("--workers", type=int, default=0, help="worker processes of the data loader (default 0)")
-    p.add_argument("--threads", type=int, default=1, help="PyTorch threads (default 1: fastest for this tiny net)")
-    p.add_argument("--data-dir", help="folder with mnist.pkl.gz (default: $FOUNDATIONS_DATA or the cache folder)")
-    p.add_argument("--quiet", action="store_true", help="print only the final accuracy")
-    a = p.parse_args(argv)
-    if a.epochs < 1: p.error(f"--epochs must be >= 1, got {a.epochs}")
-    if a.bs < 1: p.error(f"--bs must be >= 1, got {a.bs}")
-    if not a.lr > 0: p.error(f"--lr must be > 0, got {a.lr}")
-    if a.workers < 0: p.error(f"--workers must be >= 0, got {a.workers}")
-    if a.threads < 1: p.error(f"--threads must be >= 1, got {a.threads}")
-    torch.set_num_threads(a.threads)
-    try: x_train, y_train, x_valid, y_valid = get_mnist(a.data_dir)
-    except MNISTError as e: p.exit(1, f"foundations_train: no MNIST data: {e}\n")
-    mean, std = x_train.mean(), x_train.std()
-    train_ds = Dataset(normalize(x_train, mean, std), y_train)
-    valid_ds = Dataset(normalize(x_valid, mean, std), y_valid)
-    train_dl, valid_dl = get_dls(train_ds, valid_ds, a.bs, seed=a.seed, num_workers=a.workers)
-    n_in, nh, n_out = x_train.shape[1], 50, int(y_train.max()) + 1
-    model, opt = get_model(n_in, nh, n_out, lr=a.lr, seed=a.seed, autograd=not a.no_autograd)
-    if not a.quiet:
-        how = "our backward pass (no autograd)" if a.no_autograd else "autograd"
-        sched = "constant" if a.constant_lr else "warm-up + linear decay"
-        print(f"foundations_train: {n_in}-{nh}-{n_out} net, {how}, {a.epochs} epoch{'s' * (a.epochs > 1)}, bs {a.bs}, "
-              f"lr {a.lr:g} ({sched}), seed {a.seed}, {len(train_ds)} train / {len(valid_ds)} valid images")
-    hist = fit(a.epochs, model, cross_entropy, opt, train_dl, valid_dl,
-               lr_sched=None if a.constant_lr else warmup_linear, progress=not a.quiet)
-    print(f"final validation accuracy: {hist['valid_acc'][-1]:.4f} "
-          f"({sum(hist['seconds']) / a.epochs:.2f} s per epoch)")
+def train_mnist(epochs: int = 3,  # passes over the training set, >= 1
+                bs: int = 64,  # batch size, >= 1
+                lr: float = 0.3,  # peak learning rate, finite and > 0
+                seed: int = 42,  # seeds the initial weights and the batch order, >= 0
+                hand_written: bool = False,  # train with our backward pass (notebook 03) instead of autograd
+                constant_lr: bool = False,  # keep the learning rate constant instead of warm-up and linear decay
+                workers: int = 0,  # worker processes of the training loader, >= 0
+                threads: int = 1,  # PyTorch threads while training, >= 1 (measured above: 1 is the safe default)
+                data_dir: str = None,  # folder of mnist.pkl.gz; None: $FOUNDATIONS_DATA or the cache folder
+                progress: bool = True,  # print a header line and the per-epoch table
+               ) -> dict:  # `fit`'s history: valid_acc, seconds, ... one entry per epoch
+    "Train the course's 784-50-10 net on MNIST with minibatch SGD, as `foundations_train` does; return the history."
+    who = "train_mnist"
+    for name, v, lo in (("epochs", epochs, 1), ("bs", bs, 1), ("seed", seed, 0), ("workers", workers, 0), ("threads", threads, 1)):
+        _check_int(v, name, who, lo)
+    _check_lr(lr, who)
+    for name, v in (("hand_written", hand_written), ("constant_lr", constant_lr), ("progress", progress)):
+        if not isinstance(v, bool): raise TypeError(f"{who}: {name} must be True or False, got {v!r}")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"{who}: data_dir must be a folder path (str or Path) or None, got {type(data_dir).__name__}")
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x_train, y_train, x_valid, y_valid = get_mnist(data_dir, progress=progress)
+        mean, std = x_train.mean(), x_train.std()
+        train_ds = Dataset(x_train.sub(mean).div_(std), y_train)          # one new tensor, no temporary
+        valid_ds = Dataset(x_valid.sub(mean).div_(std), y_valid)
+        train_dl, valid_dl = get_dls(train_ds, valid_ds, bs, seed=seed, num_workers=workers)
+        n_in, n_out = x_train.shape[1], int(y_train.max()) + 1
+        model, step = get_model(n_in, 50, n_out, seed=seed, hand_written=hand_written)
+        if progress:
+            how = "our backward pass (no autograd)" if hand_written else "autograd"
+            print(f"{who}: {n_in}-50-{n_out} net, {how}, {epochs} epoch{'s' * (epochs > 1)}, bs {bs}, lr {lr:g} "
+                  f"({'constant' if constant_lr else 'warm-up + linear decay'}), seed {seed}, {threads} thread{'s' * (threads > 1)}, "
+                  f"{len(train_ds)} train / {len(valid_ds)} valid images")
+        return fit(epochs, model, cross_entropy, Optimizer(model.parameters(), lr), train_dl, valid_dl, step=step,
+                   lr_sched=None if constant_lr else warmup_linear, progress=progress)
+    finally:
+        torch.set_num_threads(old_threads)
