@@ -183,6 +183,7 @@ def _nbdev_anchors():
 def test_sidebar_lists_every_notebook_in_course_order():
     assert checks.sidebar_problems(docsite.load_config()) == []
 
+@browser_test  # builds the whole site (no browser, but part of the site's suite that `-m "not browser"` leaves out)
 def test_site_has_every_sidebar_page(site):
     out, manifest = site
     assert [p['file'] for p in manifest['pages']] == SIDEBAR, 'the site is not built from the current sidebar.yml'

@@ -1,6 +1,6 @@
 """Step 3 of the build: pandoc turns each prepared notebook into a page of the site (template, Lua filter, stylesheet
 and script are the files in `assets/`); then Pagefind indexes the pages for search."""
-import html, json, os, re, shutil, subprocess, tempfile, time
+import html, importlib, json, os, re, shutil, subprocess, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
@@ -50,6 +50,11 @@ def _entries(cfg, nbs, only, say):
     missing = [f for _, f in entries if not (nbs / f).exists()]
     if missing: say(f'warning: sidebar.yml lists {", ".join(missing)} but nbs/ has no such notebook: skipped')
     return [e for e in entries if e[1] not in missing]
+
+def _import_quietly(modules):
+    for m in modules:
+        try: importlib.import_module(m)
+        except Exception: pass  # apidoc falls back to nbdev's entry for a module that does not import
 
 def collect_pages(cfg: dict, nbs: Path, proc_dir: Path, entries) -> list[dict]:
     "Every page to build: its notebook prepared for pandoc (cell options applied, API entries rendered), title, file."
@@ -149,7 +154,13 @@ def build(out: Path = DEFAULT_OUT, proc: bool = True, quiet: bool = False, only:
     nbs = nbs or NBS
     cfg = load_config(nbs)
     entries = _entries(cfg, nbs, only, say)
+    # the API entries are rendered from the library: import it (torch takes seconds) while nbdev processes the notebooks
+    lib = settings(nbs).get('lib_name', 'foundations')
+    modules = [m for m in (_module_of(nbs / f, lib) for _, f in entries) if m]
+    preload = threading.Thread(target=_import_quietly, args=(modules,), daemon=True)
+    preload.start()
     if proc and nbs == NBS: proc_nbs(only)
+    preload.join()
     t_proc = time.time() - t0
     pages = collect_pages(cfg, nbs, PROC if nbs == NBS else nbs.parent / '_proc', entries)
     opts = site_options(cfg, nbs)

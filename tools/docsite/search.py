@@ -2,6 +2,10 @@
 import subprocess, sys
 from pathlib import Path
 
+# Pagefind also writes its other UIs (component, modular, highlight): the site uses pagefind-ui.js only
+UNUSED = ['pagefind-component-ui.js', 'pagefind-component-ui.css', 'pagefind-modular-ui.js', 'pagefind-modular-ui.css',
+          'pagefind-highlight.js']
+
 from .config import SiteError
 
 def index(site: Path) -> None:
@@ -12,3 +16,4 @@ def index(site: Path) -> None:
     r = subprocess.run([sys.executable, '-m', 'pagefind', '--site', str(site)], capture_output=True, text=True)
     if r.returncode or not (site / 'pagefind' / 'pagefind-ui.js').exists():
         raise SiteError(f'pagefind failed ({r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-2000:]}')
+    for f in UNUSED: (site / 'pagefind' / f).unlink(missing_ok=True)
