@@ -1,12 +1,12 @@
 """Step 3 of the build: pandoc turns each prepared notebook into a page of the site (template, Lua filter, stylesheet
 and script are the files in `assets/`); then Pagefind indexes the pages for search."""
-import html, importlib, json, os, re, shutil, subprocess, tempfile, threading, time
+import html, importlib, json, os, shutil, subprocess, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
-from . import apidoc, search
-from .cells import prepare, text
+from . import apidoc, checks, search
+from .cells import prepare
 from .config import ASSETS, NBS, SiteError, html_options, load_config, repo_links, settings, sidebar_pages
 from .nbproc import PROC, proc_nbs
 
@@ -30,24 +30,15 @@ def _page_name(front: dict, nb_file: str) -> str: return front.get('output-file'
 
 def _pagetitle(title: str, site_title: str) -> str: return site_title if title == site_title else f'{title} – {site_title}'
 
-def _module_of(nb_path: Path, lib: str) -> str | None:
-    "The library module a notebook exports to (`#| default_exp`), as an import name."
-    try: cells = json.loads(nb_path.read_text())['cells']
-    except (OSError, ValueError, KeyError): return None
-    m = re.search(r'^#\|\s*default_exp\s+(\S+)', '\n'.join(text(c.get('source')) for c in cells if c['cell_type'] == 'code'), re.M)
-    return f'{lib}.{m.group(1)}' if m else None
-
 def _entries(cfg, nbs, only, say):
     "The sidebar's (section, notebook) pairs to build: listed notebooks that are missing are skipped with a warning."
+    for problem in checks.sidebar_problems(cfg, nbs): say(f'warning: {problem}')
     entries = sidebar_pages(cfg)
-    listed = {f for _, f in entries}
-    unlisted = sorted(p.name for p in nbs.glob('*.ipynb') if p.name not in listed)
-    if unlisted: say(f'warning: not in sidebar.yml, so not built: {", ".join(unlisted)}')
     if only:
-        unknown = [f for f in only if f not in listed]
+        unknown = [f for f in only if f not in {f for _, f in entries}]
         if unknown: raise SiteError(f'--only {", ".join(unknown)}: not in sidebar.yml')
         entries = [e for e in entries if e[1] in only]
-    missing = [f for _, f in entries if not (nbs / f).exists()]
+    missing = [f for f in checks.missing_notebooks(cfg, nbs) if f in {f for _, f in entries}]
     if missing: say(f'warning: sidebar.yml lists {", ".join(missing)} but nbs/ has no such notebook: skipped')
     return [e for e in entries if e[1] not in missing]
 
@@ -64,7 +55,7 @@ def collect_pages(cfg: dict, nbs: Path, proc_dir: Path, entries) -> list[dict]:
     for section, f in entries:
         src = proc_dir / f
         if not src.exists(): raise SiteError(f'{f}: nbdev produced no _proc/{f} (run `nbdev_proc_nbs` to see why)')
-        module = _module_of(nbs / f, lib)
+        module = checks.module_of(nbs / f, lib)
         nb, front = prepare(json.loads(src.read_text()), fold_default, api_entry=lambda e, md: apidoc.entry(e, module, md))
         if not front.get('title'): raise SiteError(f'{f}: no title (the first markdown cell must be "# Title")')
         pages.append(dict(section=section, file=f, nb=nb, front=front, title=str(front['title']), href=_page_name(front, f)))
@@ -156,7 +147,7 @@ def build(out: Path = DEFAULT_OUT, proc: bool = True, quiet: bool = False, only:
     entries = _entries(cfg, nbs, only, say)
     # the API entries are rendered from the library: import it (torch takes seconds) while nbdev processes the notebooks
     lib = settings(nbs).get('lib_name', 'foundations')
-    modules = [m for m in (_module_of(nbs / f, lib) for _, f in entries) if m]
+    modules = [m for m in (checks.module_of(nbs / f, lib) for _, f in entries) if m]
     preload = threading.Thread(target=_import_quietly, args=(modules,), daemon=True)
     preload.start()
     if proc and nbs == NBS: proc_nbs(only)
