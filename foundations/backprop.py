@@ -286,6 +286,9 @@ def check_grads(model: Model,  # the model to check: its forward runs twice (und
             if not p.requires_grad: p.requires_grad_(True)
         with torch.enable_grad():
             loss_ref = model(xa, targ)
+            if not isinstance(loss_ref, Tensor) or loss_ref.numel() != 1:
+                raise ValueError(f"check_grads: the model's loss must be a single number, got "
+                                 f"{tuple(loss_ref.shape) if isinstance(loss_ref, Tensor) else type(loss_ref).__name__}")
             inputs = [p for _, p in named] + ([xa] if check_input else [])
             ref = torch.autograd.grad(loss_ref, inputs)
     finally:

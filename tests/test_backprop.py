@@ -352,3 +352,11 @@ def test_scripted_pdb_stops_in_lin_grad_twice():
     assert answer["p2"].strip() == "(torch.Size([16, 7]), torch.Size([7, 5]))"
     assert frames(answer["u"]) == ["forward_and_backward"] and answer["p3"].strip() == "torch.Size([16, 5])"
     assert answer["c3"] == "\n" and ws[0].g.shape == (7, 5)                 # the pass ran to the end
+
+def test_check_grads_needs_a_scalar_loss():
+    "A loss module that forgets the mean: a clear error instead of autograd's message about implicit gradients."
+    class SquaredErrors(Mse):
+        def forward(self, inp, targ): return super().forward(inp, targ) * 0 + (inp[:, 0] - targ) ** 2
+    x, y, ws, bs, layers = make_net([8, 5, 4, 1], torch.float64, 16)
+    with pytest.raises(ValueError, match="loss must be a single number, got \\(8,\\)"):
+        check_grads(Model(layers, SquaredErrors()), x, y)
