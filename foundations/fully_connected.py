@@ -56,7 +56,7 @@ def normalize(x: Tensor,  # inputs of any shape; integer pixels are converted to
     mean, std = _statistic("normalize", "mean", mean, x), _statistic("normalize", "std", std, x)
     if not (std > 0).all():
         raise ValueError(f"normalize: std must be > 0, got {std}; pass the training set's std, e.g. x_train.std()")
-    return (x - mean) / std
+    return (x - mean).div_(std)                      # divide in place: one new tensor, not two
 
 # %% ../nbs/02_fully_connected.ipynb #1d56795c
 def test_near_zero(a: float | Tensor,  # a number or a one-element tensor
