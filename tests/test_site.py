@@ -723,3 +723,16 @@ def test_pipeline_without_nbdev(tmp_path):
     assert 'href="https://github.com/foundations-course/foundations/blob/main/nbs/01_a.ipynb"' in page
     assert 'class="report-issue"' in page and 'data-pagefind-body' in page
     assert (site_dir / 'pagefind' / 'pagefind-ui.js').is_file() and (site_dir / 'site.js').is_file()
+
+def test_cells_nbdev_runs_for_the_docs_need_no_other_cell(tmp_path):
+    "A cell with an import is run by nbdev's docs processing alone: using another cell's variable there is reported."
+    cells = [_cell('#| export\ndef f(x): return x'), _cell('data = [1, 2]'),
+             _cell('import math\nprint(math.pi, f(1))'),                    # fine: its own import and an export
+             _cell('from statistics import mean\nprint(mean(data))'),     # data comes from a cell nbdev does not run
+             _cell('#| eval: false\nimport os\nprint(data)'),              # not run
+             _cell('import json\ntry: json.loads(x)\nexcept ValueError as e: print(e)')]  # x: not defined anywhere
+    nb = tmp_path / '01_x.ipynb'
+    nb.write_text(json.dumps({'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
+    problems = checks.docs_exec_problems(nb)
+    assert [re.search(r'cell (\d+)', p).group(1) for p in problems] == ['3', '5'], problems
+    assert 'uses data from cells nbdev does not run' in problems[0] and 'uses x from' in problems[1]

@@ -87,6 +87,7 @@ def _check_config(errors):
     print(f'Quarto config parses; the sidebar lists {len(docsite.sidebar_pages(cfg))} pages')
 
 def _check_pages(errors):
+    for nb_path in sorted(NBS.glob('*.ipynb')): errors += checks.docs_exec_problems(nb_path)
     try: docsite.proc_nbs()
     except docsite.SiteError as e: errors.append(str(e)); return
     for nb_path in sorted(NBS.glob('*.ipynb')):
