@@ -441,6 +441,11 @@ def _show_input(kwargs: dict) -> str:
         if isinstance(v, Tensor) and getattr(v, "g", None) is not None: lines.append(f"{k}.g = {show_value(v.g)}")
     return "\n".join(lines)
 
+# %% ../nbs/05_exercises.ipynb #042e94ca
+def _raises_alike(a, b) -> bool:
+    "Whether two results are the same exception: same type and message."
+    return isinstance(a, Raised) and isinstance(b, Raised) and type(a.exc) is type(b.exc) and str(a.exc) == str(b.exc)
+
 # %% ../nbs/05_exercises.ipynb #adeafbae
 @patch
 def diagnose(self: Exercise,
@@ -456,14 +461,16 @@ def diagnose(self: Exercise,
         details += ["Expected:", ("code", show_value(expected))]
         if not isinstance(actual, Raised): details += ["Yours:", ("code", show_value(actual))]
     meaning = ""
-    if isinstance(expected, dict) and isinstance(actual, dict):
+    if isinstance(expected, dict) and isinstance(actual, dict) and not self.judge:
         right = [k for k in expected if actual.get(k) is not None and not compare(expected[k], actual[k])]
         if right and len(right) < len(expected):
             details.append(f"Right: {', '.join(right)}; wrong: {', '.join(k for k in expected if k not in right)}.")
         if isinstance(actual.get("returned"), Tensor):
             meaning = "you returned the gradient instead of storing it: a backward step sets `inp.g = ...` and returns nothing"
     if meaning: pass
-    elif isinstance(actual, Raised): meaning = _exception_meaning(actual.line)
+    elif isinstance(actual, Raised):   # a listed mistake that raises the same error, or what such an error usually means
+        same = [m for m in self.mistakes if _raises_alike(call_safely(self.run, m.f, kwargs, learner=False)[0], actual)]
+        meaning = same[0].message if same else _exception_meaning(actual.line)
     elif "in place" not in reason:
         matching = [m for m in self.mistakes if self._same_as(m.f, f, kwargs, actual)]
         if len(matching) > 1:   # on this small input several mistakes look alike: keep the one that explains most inputs
@@ -638,6 +645,13 @@ def _solution_matmul_one_loop(a, b):
         c[i] = (a[i, :, None] * b).sum(0)   # (k, 1) * (k, n) -> (k, n), summed over k
     return c
 
+# %% ../nbs/05_exercises.ipynb #8be1f611
+def _row_times_matrix(a: Tensor, b: Tensor) -> Tensor:
+    "The mistake of multiplying the row `a[i]` (shape `(k,)`) by `b` without giving it a second axis."
+    c = torch.zeros(a.shape[0], b.shape[1])
+    for i in range(a.shape[0]): c[i] = (a[i] * b).sum(0)
+    return c
+
 # %% ../nbs/05_exercises.ipynb #2a2206de
 ex01.add(Exercise(
     "matmul_one_loop", "Multiply `a` `(m, k)` by `b` `(k, n)` with a single Python loop, over the rows of `a`, and broadcasting.",
@@ -647,7 +661,7 @@ ex01.add(Exercise(
            "`a[i, :, None]` has shape `(k, 1)`; times `b` it broadcasts to `(k, n)`; summing over dim 0 gives row `i`: "
            "`c[i] = (a[i, :, None] * b).sum(0)`, with `c = torch.zeros(m, n)` made before the loop."],
     solution=_solution_matmul_one_loop,
-    mistakes=[Mistake(lambda a, b: torch.stack([(a[i] * b).sum(0) for i in range(len(a))]),
+    mistakes=[Mistake(_row_times_matrix,
                       "a wrong broadcast: `a[i]` has shape (k,), which lines up with the *last* axis of `b` (its n columns), "
                       "not its k rows; `a[i, :, None]` (shape (k, 1)) scales each row of b"),
               Mistake(lambda a, b: torch.stack([(a[i, :, None] * b).sum(1) for i in range(len(a))]),
