@@ -251,6 +251,10 @@ def download_mnist(dest: str | Path,  # where to put the file, e.g. `data_dir() 
                    progress: bool = True,  # show a progress bar
                   ) -> tuple:  # the file's three (x, y) pairs of NumPy arrays
     "Download `url` to `dest` atomically, validating it before it is renamed into place; return its arrays."
+    if not isinstance(dest, (str, os.PathLike)): raise TypeError(f"download_mnist: dest must be a path, got {type(dest).__name__}")
+    if not isinstance(url, str): raise TypeError(f"download_mnist: url must be a string, got {type(url).__name__}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"download_mnist: timeout must be a positive finite number of seconds, got {timeout!r}")
     dest = Path(dest)
     if dest.is_dir():
         raise MNISTError(f"download_mnist: dest {dest} is a folder; pass the file's path, e.g. {dest / MNIST_FILE}")
@@ -286,6 +290,8 @@ def load_mnist_file(fname: str | Path,  # an `mnist.pkl.gz` file
                     cache: bool = True,  # read and write the decoded-array cache (see `_save_cache`)
                    ) -> tuple:  # `((x_train, y_train), (x_valid, y_valid))`, plus `(x_test, y_test)` if `with_test`
     "Read and validate an `mnist.pkl.gz` file, through the cache of its decoded arrays; return NumPy arrays."
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"load_mnist_file: fname must be a path (str or Path), got {type(fname).__name__}")
     fname = Path(fname)
     if fname.is_dir():
         raise MNISTError(f"{fname} is a folder, not an {MNIST_FILE} file; pass the file, e.g. {fname / MNIST_FILE}")
@@ -307,6 +313,7 @@ def get_mnist(folder: str | Path = None,  # the folder with `mnist.pkl.gz`; None
     "MNIST as tensors `(x_train, y_train, x_valid, y_valid)` (plus `x_test, y_test` if `with_test`), downloaded once."
     for name, v in (("download", download), ("progress", progress), ("with_test", with_test), ("cache", cache)):
         if not isinstance(v, bool): raise TypeError(f"get_mnist: {name} must be True or False, got {v!r}")
+    if not isinstance(url, str): raise TypeError(f"get_mnist: url must be a string, got {type(url).__name__}")
     fname = _mnist_path(folder)
     if fname.exists(): parts = load_mnist_file(fname, with_test=with_test, cache=cache)
     elif not download: raise MNISTError(f"{fname} does not exist and download=False." + _by_hand(fname, url))

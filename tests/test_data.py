@@ -352,3 +352,18 @@ def test_reads_any_pickle_protocol(tmp_path, protocol):
 def test_validation_messages(change, message):
     with pytest.raises(MNISTError) as e: validate_mnist(change(GOOD))
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda p: download_mnist(p / "mnist.pkl.gz", timeout=0), ValueError, "timeout must be a positive finite number"),
+    (lambda p: download_mnist(p / "mnist.pkl.gz", timeout=float("inf")), ValueError, "timeout must be a positive finite"),
+    (lambda p: download_mnist(p / "mnist.pkl.gz", timeout="60"), ValueError, "timeout must be a positive finite"),
+    (lambda p: download_mnist(p / "mnist.pkl.gz", url=b"http://x"), TypeError, "url must be a string, got bytes"),
+    (lambda p: download_mnist(None), TypeError, "dest must be a path, got NoneType"),
+    (lambda p: load_mnist_file(None), TypeError, "fname must be a path (str or Path), got NoneType"),
+    (lambda p: get_mnist(p, url=None), TypeError, "get_mnist: url must be a string"),
+])
+def test_argument_mistakes(tmp_path, call, exc, msg):
+    with pytest.raises(exc) as e: call(tmp_path)
+    assert msg in str(e.value)
+    assert files_in(tmp_path) == []
