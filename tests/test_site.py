@@ -22,6 +22,7 @@ sets it, `.ci/run` sets it) or `FOUNDATIONS_REQUIRE_BROWSER=1`: in CI a missing 
 """
 import functools
 import http.server
+import importlib
 import json
 import os
 import re
@@ -161,11 +162,13 @@ def expected(nb_file):
               if len(l.strip()) >= 20 and not l.startswith('#|') and l.strip() not in shown_text}
     return dict(math=math, images=images, module=module, hidden_lines=sorted(secret))
 
+def _modidx():
+    "nbdev's index of the library (names -> page#anchor), from the installed package, like the modules' `__all__`."
+    return importlib.import_module('foundations._modidx').d
+
 def api_entries(module):
     "Anchors nbdev gives the module's top-level functions and classes (from `_modidx.py`), and those of `__all__`."
-    modidx = {}
-    exec((ROOT / 'foundations' / '_modidx.py').read_text(), modidx)
-    syms = modidx['d']['syms'].get(f'foundations.{module}', {})
+    syms = _modidx()['syms'].get(f'foundations.{module}', {})
     prefix = f'foundations.{module}.'
     top = {k[len(prefix):]: v[0] for k, v in syms.items() if '.' not in k[len(prefix):] and not k[len(prefix):].startswith('_')}
     return top, checks.documented_names(f'foundations.{module}')
@@ -173,9 +176,7 @@ def api_entries(module):
 
 def _nbdev_anchors():
     "Every anchor nbdev's `_modidx.py` links to, methods and private names included."
-    modidx = {}
-    exec((ROOT / 'foundations' / '_modidx.py').read_text(), modidx)
-    return {v[0].partition('#')[2] for syms in modidx['d']['syms'].values() for v in syms.values()}
+    return {v[0].partition('#')[2] for syms in _modidx()['syms'].values() for v in syms.values()}
 
 
 # ---------------------------------------------------------------- the tests
@@ -718,6 +719,7 @@ def test_pipeline_without_nbdev(tmp_path):
     assert page.count('<img') == 1 and '&lt;Figure' not in page, 'the plot, not also its text/plain'
     assert 'alt="One pixel, shown large"' in page
     assert page.count('<math display="block"') == 2, 'the $$ in markdown and the text/latex result'
+    assert page.count('<span class="math display"><math display="block"') == 2, 'display math in its own scroll box'
     assert 'class="cell-output cell-output-display"' in page
     assert '<div class="table-wrap">' in page, 'tables sit in a box that scrolls sideways'
     assert 'href="https://github.com/foundations-course/foundations/blob/main/nbs/01_a.ipynb"' in page

@@ -81,4 +81,9 @@ end
 
 local function tbl(t) return pandoc.Div(t, {class = "table-wrap"}) end
 
-return {{Meta = meta}, {Div = div, Link = link, Header = header}, {Table = tbl}}
+-- pandoc writes MathML bare; a span around it (as with MathJax) gives a long equation its own sideways scroll box
+local function math(m)
+  return pandoc.Span({m}, {class = "math " .. (m.mathtype == "DisplayMath" and "display" or "inline")})
+end
+
+return {{Meta = meta}, {Div = div, Link = link, Header = header}, {Table = tbl, Math = math}}
