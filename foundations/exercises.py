@@ -1361,7 +1361,7 @@ ex04.add(Exercise(
            "inside `torch.no_grad()`.",
            "`self.vel = [torch.zeros_like(p) for p in self.params]` in `__init__`; in `step`, for each pair `p, v`: "
            "`v.mul_(self.mom).add_(p.grad)` then `p.sub_(self.lr * v)`; `zero_grad` sets every `p.grad = None`."],
-    solution=_SolutionSGD, run=_run_optimizer, inplace_ok=True,
+    solution=_SolutionSGD, run=_run_optimizer, inplace_ok=True, max_examples=25,
     mistakes=[Mistake(_sgd_variant(_plain_sgd), "the first step is right but the later ones are not: that is plain SGD. With momentum "
                                                 "each parameter keeps a velocity `v = mom * v + grad` from one step to the next and moves by `lr * v`"),
               Mistake(_sgd_variant(_ema_momentum), "you averaged: `v = mom * v + (1 - mom) * grad` is an exponential moving average; "
