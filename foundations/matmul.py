@@ -264,14 +264,14 @@ def _as_arrays(a,          # left operand, (m, k)
 def _like(c: np.ndarray,  # the result, a NumPy array
           a,              # the caller's first input
           b,              # the caller's second input
-         ):               # `c` as a tensor if `a` or `b` is one, else `c`
+         ) -> torch.Tensor | np.ndarray:  # `c` as a tensor if `a` or `b` is one, else `c`
     "The NumPy result `c` as a tensor if either input was a tensor (no copy), else as it is."
     return torch.from_numpy(c) if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor) else c
 
 # %% ../nbs/01_matmul.ipynb #new_matmul_numba
 def matmul_numba(a,  # (m, k) tensor or NumPy array, float32 or float64
                  b,  # (k, n) tensor or NumPy array, float32 or float64
-                ):   # (m, n): a tensor if `a` or `b` is one, else a NumPy array
+                ) -> torch.Tensor | np.ndarray:   # (m, n): a tensor if `a` or `b` is one, else a NumPy array
     "Matrix product with the three textbook loops compiled by Numba; tensors or NumPy arrays in, the same kind out."
     a_, b_, (m, k, n) = _as_arrays(a, b, "matmul_numba")
     c = np.zeros((m, n), dtype=a_.dtype)
@@ -342,7 +342,7 @@ def matmul_tiled(a,              # (m, k) tensor or NumPy array, float32 or floa
                  mc: int = 64,   # rows of a tile of C (a multiple of 4)
                  kc: int = 128,  # depth of a packed block of A
                  nc: int = 512,  # columns of a tile of C
-                ):               # (m, n): a tensor if `a` or `b` is one, else a NumPy array
+                ) -> torch.Tensor | np.ndarray:  # (m, n): a tensor if `a` or `b` is one, else a NumPy array
     "Our fast CPU matrix product: loop order, cache tiles (`mc` x `kc` x `nc`), register blocking, packing, threads."
     name = "matmul_tiled"
     for arg, v in (("mc", mc), ("kc", kc), ("nc", nc)): _check_int(name, arg, v, 1)
@@ -399,7 +399,7 @@ _CUDA_KERNELS = {np.dtype(np.float32): _make_cuda_kernels(numba.float32),
 def matmul_cuda(a,                   # (m, k) tensor (CPU or GPU) or NumPy array, float32 or float64
                 b,                   # (k, n) tensor or NumPy array, on the same device as `a`
                 tiled: bool = True,  # shared-memory tiles if True, else one thread per output element
-               ):                    # (m, n): a tensor if `a` or `b` is one (on `a`'s device), else a NumPy array
+               ) -> torch.Tensor | np.ndarray:  # (m, n): a tensor if `a` or `b` is one (on `a`'s device), else NumPy
     "Matrix product with a Numba CUDA kernel (shared-memory tiles if `tiled`, else one thread per output element)."
     name = "matmul_cuda"
     m, k, n = check_matmul_args(a, b, name)
@@ -569,11 +569,13 @@ def _ratio(x: float,  # a ratio of times
     "A speed ratio: `2.28x`, `59,670x`."
     return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
-# %% ../nbs/01_matmul.ipynb #new_format_bench
-def _size_label(r: BenchRow) -> str:
+# %% ../nbs/01_matmul.ipynb #new_size_label
+def _size_label(r: BenchRow,  # a row of bench_matmul
+               ) -> str:     # e.g. `784x50000x50 A.T`
     "`784x50000x50 A.T`: the size of a row, and its layout."
     return "x".join(map(str, r.shape)) + (f" {r.layout}" if r.layout else "")
 
+# %% ../nbs/01_matmul.ipynb #new_format_bench
 def format_bench(rows,  # BenchRows from bench_matmul
                 ) -> str:  # a text table, one line per row
     "The rows of `bench_matmul` as a text table: median, fastest and slowest round, GFLOP/s, ratio to `torch @`."
@@ -591,8 +593,8 @@ def format_bench(rows,  # BenchRows from bench_matmul
 
 # %% ../nbs/01_matmul.ipynb #new_plot_bench
 def plot_bench(rows,        # BenchRows from bench_matmul
-               fname=None,  # a file name (str or Path) to save the chart to, or None
-              ):            # the matplotlib Figure
+               fname: str = None,  # a file name (str or Path) to save the chart to, or None
+              ) -> "matplotlib.figure.Figure":  # the figure
     "A log-scale bar chart of `bench_matmul` rows, one panel per size, slowest first; saved to `fname` if given."
     import matplotlib.pyplot as plt
     from pathlib import Path
