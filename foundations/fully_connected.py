@@ -36,6 +36,7 @@ def _statistic(who: str,  # the caller's name, which starts every message
     "Return the statistic `v` as a tensor of `x`'s dtype: finite, and broadcasting to `x`'s shape without growing it."
     if isinstance(v, bool) or not isinstance(v, (int, float, Tensor)):
         raise TypeError(f"{who}: {name} must be a number or a tensor, got {type(v).__name__}")
+    if isinstance(v, Tensor) and v.is_complex(): raise TypeError(f"{who}: {name} must be real, got {v.dtype}")
     t = torch.as_tensor(v, dtype=x.dtype)
     if not torch.isfinite(t).all():
         raise ValueError(f"{who}: {name} must be finite, got {v!r}; compute it on the training set, e.g. x_train.{name}()")
@@ -114,6 +115,7 @@ def relu(x: Tensor,  # any shape, any real dtype
         ) -> Tensor:  # `x` with its negative entries replaced by 0: same shape and dtype
     "Rectified linear unit: negatives become 0."
     if not isinstance(x, Tensor): raise TypeError(f"relu: x must be a tensor, got {type(x).__name__}")
+    if x.is_complex(): raise TypeError(f"relu: x must be real, got the complex dtype {x.dtype}")
     return x.clamp_min(0)
 
 # %% ../nbs/02_fully_connected.ipynb #5c728c11

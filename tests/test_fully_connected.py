@@ -4,10 +4,12 @@ Hypothesis draws layer sizes and batch sizes: the inits must give the derived st
 agree with `F.linear` for every fitting shape and name the shapes for every misfit, and `mse` must never broadcast.
 """
 import math
+import re
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from hypothesis import given, settings, strategies as st
 
 from foundations.fully_connected import (_check_lin, _mse_args, activation_stats, init_kaiming, init_xavier, lin, mse,
@@ -222,6 +224,8 @@ def test_mse_every_target_dtype(tdtype):
 
 def test_relu_bad_input():
     with pytest.raises(TypeError, match="relu: x must be a tensor, got list"): relu([-1.0, 2.0])
+    with pytest.raises(TypeError, match="relu: x must be real"): relu(torch.zeros(2, dtype=torch.complex64))
+    with pytest.raises(TypeError, match="normalize: std must be real"): normalize(X3, 0.0, torch.ones(2, dtype=torch.complex64))
 
 
 @pytest.mark.parametrize("kwargs,exc,msg", [
@@ -247,3 +251,84 @@ def test_activation_stats_bad_input(kwargs, exc, msg):
 def test_near_zero_bad_input(bad, exc):
     with pytest.raises(exc): test_near_zero(bad)
     with pytest.raises(ValueError, match="tol must be a positive finite number"): test_near_zero(0.0, tol=math.inf)
+
+
+# ---- property-based bad input (issue 12): any dtype, rank, size (including empty), NaN/inf, non-contiguous views ----
+# Every call must give the right answer (compared with PyTorch in float64) or raise TypeError/ValueError whose
+# message starts with the function's name and the argument at fault.
+
+DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int32, torch.int64, torch.float16, torch.bfloat16, torch.float32,
+          torch.float64, torch.complex64]
+FILLS = ["normal", "zeros", "nan", "inf", "mixed"]
+
+
+@st.composite
+def any_tensors(draw, max_rank=3, max_side=4):
+    shape = draw(st.lists(st.integers(0, max_side), min_size=0, max_size=max_rank))
+    dtype, fill, seed = draw(st.sampled_from(DTYPES)), draw(st.sampled_from(FILLS)), draw(st.integers(0, 2**16))
+    t = torch.randn(shape + [2], generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 3
+    if fill == "zeros": t = torch.zeros_like(t)
+    if fill in ("nan", "inf", "mixed") and t.numel():
+        special = {"nan": math.nan, "inf": math.inf, "mixed": -math.inf}[fill]
+        t.view(-1)[:: max(1, t.numel() // 3)] = special
+        if fill == "mixed": t.view(-1)[1::4] = math.nan
+    t = t[..., 0] if draw(st.booleans()) else t[..., 1]           # a non-contiguous view half of the time
+    if dtype.is_floating_point or dtype.is_complex: return t.to(dtype)
+    return torch.nan_to_num(t, nan=0, posinf=100, neginf=-100).round().clamp(-100, 100).to(dtype)
+
+
+def names_an_argument(e, who, args):
+    return isinstance(e, (TypeError, ValueError)) and re.match(rf"{who}: ({'|'.join(args)})\b", str(e))
+
+
+@given(x=any_tensors(), w=any_tensors(), b=any_tensors())
+def test_lin_any_input(x, w, b):
+    try: res = lin(x, w, b)
+    except Exception as e:
+        assert names_an_argument(e, "lin", ["x", "w", "b"]), repr(e)
+        return
+    assert w.is_floating_point() and x.dtype == b.dtype == w.dtype and x.ndim == w.ndim == 2
+    assert x.shape[1] == w.shape[0] and b.shape == (w.shape[1],) and res.shape == (x.shape[0], w.shape[1])
+    tol = dict(atol=0.1, rtol=0.05) if w.dtype in (torch.float16, torch.bfloat16) else {}
+    torch.testing.assert_close(res.double(), (x.double() @ w.double() + b.double()).to(w.dtype).double(), equal_nan=True, **tol)
+
+
+@given(output=any_tensors(max_rank=2), targ=any_tensors(max_rank=2))
+def test_mse_any_input(output, targ):
+    try: res = mse(output, targ)
+    except Exception as e:
+        assert names_an_argument(e, "mse", ["output", "targ"]), repr(e)
+        return
+    o, t = output.reshape(-1), targ.reshape(-1)
+    assert output.is_floating_point() and not targ.is_complex() and len(o) == len(t) > 0
+    assert output.ndim in (1, 2) and targ.ndim in (1, 2) and res.shape == ()
+    ref = (o.double() - t.double()).pow(2).mean()
+    tol = dict(atol=0.5, rtol=0.05) if res.dtype in (torch.float16, torch.bfloat16) else dict(rtol=1e-4, atol=1e-5)
+    if torch.isfinite(ref) and torch.isfinite(res): torch.testing.assert_close(res.double(), ref, **tol)
+    else: assert not torch.isfinite(res) or not torch.isfinite(ref) or res.dtype in (torch.float16, torch.bfloat16)
+
+
+stats_ = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), any_tensors(max_rank=2))
+
+@given(x=any_tensors(), mean=stats_, std=stats_)
+def test_normalize_any_input(x, mean, std):
+    try: res = normalize(x, mean, std)
+    except Exception as e:
+        assert names_an_argument(e, "normalize", ["x", "mean", "std"]), repr(e)
+        return
+    m, s = torch.as_tensor(mean, dtype=torch.float64), torch.as_tensor(std, dtype=torch.float64)
+    assert res.shape == x.shape and res.is_floating_point() and torch.isfinite(m).all() and (s > 0).all()
+    ref = (x.double() - m) / s
+    tol = dict(atol=0.1, rtol=0.05) if res.dtype in (torch.float16, torch.bfloat16) else dict(rtol=1e-4, atol=1e-4)
+    finite = torch.isfinite(ref) & torch.isfinite(res.double())
+    torch.testing.assert_close(res.double()[finite], ref[finite], **tol)
+
+
+@given(x=st.one_of(any_tensors(), st.lists(st.floats()), st.none()))
+def test_relu_any_input(x):
+    try: res = relu(x)
+    except Exception as e:
+        assert names_an_argument(e, "relu", ["x"]), repr(e)
+        return
+    assert res.shape == x.shape
+    if x.dtype != torch.bool: assert torch.equal(res, torch.where(x > 0, x, torch.zeros_like(x)).to(res.dtype)) or x.isnan().any()
