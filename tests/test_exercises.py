@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from foundations import backprop, fully_connected
+from foundations import fully_connected
 from foundations.exercises import Exercise, Feedback, ex01, ex02, ex03, ex04
 
 ALL = [e for g in (ex01, ex02, ex03, ex04) for e in g]
