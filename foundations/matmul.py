@@ -465,7 +465,7 @@ class BenchRow:
     vs_torch_spread: tuple = None  # (lowest, highest) of those per-round ratios
     threads: int = 1            # threads each library used
     first_call: float = None    # the first call (s), which includes compiling or loading Numba kernels
-    layout: str = ""            # "A.T" when `a` was a transposed view, else ""
+    layout: str = ""            # A.T when `a` was a transposed view, else empty
     times: tuple = ()           # the time per call of every round (s), for paired comparisons between rows
     note: str = ""              # why the variant was skipped
 
