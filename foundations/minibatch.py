@@ -92,7 +92,9 @@ def cross_entropy(inp: Tensor,  # logits, shape (n, classes)
 # %% ../nbs/04_minibatch.ipynb #e2b0728d
 class CrossEntropy(Module):
     "Cross-entropy loss with a hand-written backward: `inp.g = (softmax(inp) - onehot(targ)) / n`."
-    def __init__(self): self.lsm = None
+    def __init__(self):
+        super().__init__()
+        self.lsm = None                                  # the log-probabilities of the last forward, for bwd
 
     def forward(self,
                 inp: Tensor,  # logits, shape (n, classes)
@@ -375,6 +377,8 @@ class DataLoader:
 # %% ../nbs/04_minibatch.ipynb #07af8201
 class AutogradStep:
     "How `fit` trains a PyTorch module: `loss_func(model(xb), yb).backward()` fills every parameter's `.grad`."
+    def __init__(self): pass                             # no settings: a step only knows how to talk to its kind of model
+
     def __call__(self,
                  model: nn.Module,  # maps a batch of inputs to scores
                  loss_func: Callable,  # `loss_func(scores, targets)`, e.g. `cross_entropy`
@@ -398,6 +402,8 @@ class AutogradStep:
 # %% ../nbs/04_minibatch.ipynb #07af8202
 class HandStep(AutogradStep):
     "How `fit` trains our notebook-03 `Model`: `model(xb, yb)` and `model.backward()` set `.g`, handed on as `.grad`."
+    def __init__(self): pass
+
     def __call__(self,
                  model: Model,  # our layers and loss module, with a hand-written backward
                  loss_func: Callable,  # not used for training (the model has its own loss), only for validation
