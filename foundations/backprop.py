@@ -37,7 +37,7 @@ def mse_grad(inp: Tensor,  # the model's output, shape (n,) or (n, 1), floating 
              targ: Tensor,  # the targets, shape (n,) or (n, 1); integer labels are fine
             ) -> None:  # nothing: sets `inp.g`, of `inp`'s shape and dtype
     "Set `inp.g`, the gradient of `mse(inp, targ)` with respect to `inp`: `2 (inp - targ) / n`."
-    o, t = _mse_args("mse_grad", inp, targ)
+    o, t = _mse_args("mse_grad", inp, targ, "inp")
     inp.g = (2. * (o - t) / o.shape[0]).to(inp.dtype).view(inp.shape)
 
 # %% ../nbs/03_backprop.ipynb #81b3f860
@@ -62,7 +62,7 @@ def lin_grad(inp: Tensor,  # the layer's input, shape (n, n_in)
              input_grad: bool = True,  # False skips `inp.g` (a first layer's input is the data: nobody needs it)
             ) -> None:  # nothing: sets `w.g`, `b.g` and, if `input_grad`, `inp.g`
     "Set `w.g`, `b.g` and (unless `input_grad=False`) `inp.g` from `out.g` for `out = inp @ w + b`."
-    _check_lin("lin_grad", w, b, inp)
+    _check_lin("lin_grad", w, b, inp, "inp")
     if not isinstance(out, Tensor) or out.shape != (inp.shape[0], w.shape[1]) or out.dtype != w.dtype:
         what = f"{tuple(out.shape)} {out.dtype}" if isinstance(out, Tensor) else type(out).__name__
         raise ValueError(f"lin_grad: out must be the layer's output, shape {(inp.shape[0], w.shape[1])} {w.dtype}, got {what}")
@@ -172,7 +172,7 @@ class Mse(Module):
         self.diff = None
 
     def forward(self, inp: Tensor, targ: Tensor) -> Tensor:
-        o, t = _mse_args("Mse", inp, targ)
+        o, t = _mse_args("Mse", inp, targ, "inp")
         self.diff = o - t
         return self.diff.pow(2).mean()
 

@@ -77,9 +77,10 @@ def _check_lin(who: str,  # the caller's name, which starts every message
                w: Tensor,  # weights, shape (n_in, n_out), floating point
                b: Tensor,  # bias, shape (n_out,), w's dtype
                x: Tensor = None,  # inputs, shape (n, n_in), w's dtype; None when there is no input to check
+               x_name: str = "x",  # what the caller calls its input, used in the messages (e.g. "inp")
               ) -> None:  # nothing; raises TypeError or ValueError naming the argument and its shape
     "Check the arguments of a linear layer `x @ w + b`: tensors of one floating dtype and shapes that fit exactly."
-    named = [("w", w), ("b", b)] + ([("x", x)] if x is not None else [])
+    named = [("w", w), ("b", b)] + ([(x_name, x)] if x is not None else [])
     for name, t in named:
         if not isinstance(t, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(t).__name__}")
     if not w.is_floating_point(): raise TypeError(f"{who}: w must be floating point, got {w.dtype}; use w.float()")
@@ -95,10 +96,10 @@ def _check_lin(who: str,  # the caller's name, which starts every message
                          f"got {tuple(b.shape)}" + (transposed if tuple(b.shape) == (n_in,) else ""))
     if x is None: return
     if x.ndim != 2:
-        raise ValueError(f"{who}: x must be 2-D (n, n_in) = (n, {n_in}), got shape {tuple(x.shape)}"
-                         + ("; one sample needs a batch axis: x[None]" if tuple(x.shape) == (n_in,) else ""))
+        raise ValueError(f"{who}: {x_name} must be 2-D (n, n_in) = (n, {n_in}), got shape {tuple(x.shape)}"
+                         + (f"; one sample needs a batch axis: {x_name}[None]" if tuple(x.shape) == (n_in,) else ""))
     if x.shape[1] != n_in:
-        raise ValueError(f"{who}: x has {x.shape[1]} features but w expects {n_in}: shapes x {tuple(x.shape)} "
+        raise ValueError(f"{who}: {x_name} has {x.shape[1]} features but w expects {n_in}: shapes {x_name} {tuple(x.shape)} "
                          f"and w {tuple(w.shape)}" + (transposed if x.shape[1] == n_out else ""))
 
 # %% ../nbs/02_fully_connected.ipynb #4834bf8a
@@ -237,10 +238,11 @@ def init_kaiming(n_in: int,  # inputs of the layer (rows of the weight)
 def _mse_args(who: str,  # the caller's name, which starts every message
               output: Tensor,  # predictions, shape (n,) or (n, 1), floating point
               targ: Tensor,  # targets, shape (n,) or (n, 1), any real dtype but bool (integer labels are fine)
+              output_name: str = "output",  # what the caller calls its predictions, used in the messages (e.g. "inp")
              ) -> tuple[Tensor, Tensor]:  # `output` and `targ` as `(n,)` views, n >= 1
     "Check the arguments of a loss over `n` scalar predictions; return both as `(n,)` views."
     cols = []
-    for name, t in (("output", output), ("targ", targ)):
+    for name, t in ((output_name, output), ("targ", targ)):
         if not isinstance(t, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(t).__name__}")
         if t.is_complex() or t.dtype == torch.bool:
             raise TypeError(f"{who}: {name} must hold real numbers, got {t.dtype}; convert it with {name}.float()")
@@ -248,13 +250,13 @@ def _mse_args(who: str,  # the caller's name, which starts every message
             raise ValueError(f"{who}: {name} must have shape (n,) or (n, 1), got {tuple(t.shape)}")
         cols.append(t if t.ndim == 1 else t[:, 0])
     if not output.is_floating_point():
-        raise TypeError(f"{who}: output must be floating point (the model's predictions), got {output.dtype}; "
-                        f"convert it with output.float()")
+        raise TypeError(f"{who}: {output_name} must be floating point (the model's predictions), got {output.dtype}; "
+                        f"convert it with {output_name}.float()")
     n, n_targ = cols[0].shape[0], cols[1].shape[0]
     if n != n_targ:
-        raise ValueError(f"{who}: output has {n} rows but targ has {n_targ} "
+        raise ValueError(f"{who}: {output_name} has {n} rows but targ has {n_targ} "
                          f"(shapes {tuple(output.shape)} and {tuple(targ.shape)})")
-    if n == 0: raise ValueError(f"{who}: output and targ have 0 rows: a mean over no samples is undefined; pass at least one")
+    if n == 0: raise ValueError(f"{who}: {output_name} and targ have 0 rows: a mean over no samples is undefined; pass at least one")
     return cols[0], cols[1]
 
 # %% ../nbs/02_fully_connected.ipynb #29af85e0

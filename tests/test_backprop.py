@@ -234,8 +234,8 @@ def test_check_grads_bad_settings(kw, exc, match):
 def test_mse_grad_empty_and_bad_input():
     with pytest.raises(ValueError, match="mse_grad: .*0 rows"): mse_grad(torch.zeros(0, 1), torch.zeros(0))
     with pytest.raises(ValueError, match="Mse: .*0 rows"): Mse()(torch.zeros(0), torch.zeros(0))
-    with pytest.raises(TypeError, match="mse_grad: output must be floating point"): mse_grad(torch.zeros(3, 1, dtype=torch.long), torch.zeros(3))
-    with pytest.raises(TypeError, match="mse_grad: output must be a tensor"): mse_grad([1., 2.], torch.zeros(2))
+    with pytest.raises(TypeError, match="mse_grad: inp must be floating point"): mse_grad(torch.zeros(3, 1, dtype=torch.long), torch.zeros(3))
+    with pytest.raises(TypeError, match="mse_grad: inp must be a tensor"): mse_grad([1., 2.], torch.zeros(2))
 
 def test_mse_grad_dtypes_follow_the_output():
     "Integer labels or a float64 target: the gradient is computed and stored in the output's dtype, values right."
@@ -261,7 +261,7 @@ def with_grad(t, g):
 
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: lin_grad(torch.randn(2, 4, dtype=torch.float64), with_grad(torch.randn(2, 3), torch.randn(2, 3)),
-                      torch.randn(4, 3), torch.randn(3)), TypeError, "lin_grad: x has dtype torch.float64"),
+                      torch.randn(4, 3), torch.randn(3)), TypeError, "lin_grad: inp has dtype torch.float64"),
     (lambda: lin_grad(torch.randn(2, 4), with_grad(torch.randn(2, 3), torch.randn(2, 3)), torch.randn(4, 3).long(),
                       torch.randn(3)), TypeError, "lin_grad: w must be floating point"),
     (lambda: lin_grad(torch.randn(2, 4), with_grad(torch.randn(2, 3), torch.randn(2, 3)), torch.randn(3, 4),
