@@ -62,7 +62,7 @@ def lin_grad(inp: Tensor,  # the layer's input, shape (n, n_in)
              input_grad: bool = True,  # False skips `inp.g` (a first layer's input is the data: nobody needs it)
             ) -> None:  # nothing: sets `w.g`, `b.g` and, if `input_grad`, `inp.g`
     "Set `w.g`, `b.g` and (unless `input_grad=False`) `inp.g` from `out.g` for `out = inp @ w + b`."
-    _check_lin("lin_grad", w, b, inp, "inp")
+    _check_lin("lin_grad", w, b, inp, x_name="inp")
     if not isinstance(out, Tensor) or out.shape != (inp.shape[0], w.shape[1]) or out.dtype != w.dtype:
         what = f"{tuple(out.shape)} {out.dtype}" if isinstance(out, Tensor) else type(out).__name__
         raise ValueError(f"lin_grad: out must be the layer's output, shape {(inp.shape[0], w.shape[1])} {w.dtype}, got {what}")

@@ -76,11 +76,11 @@ test_near_zero.__test__ = False   # a helper, not a test: pytest must not collec
 def _check_lin(who: str,  # the caller's name, which starts every message
                w: Tensor,  # weights, shape (n_in, n_out), floating point
                b: Tensor,  # bias, shape (n_out,), w's dtype
-               x: Tensor = None,  # inputs, shape (n, n_in), w's dtype; None when there is no input to check
+               *x: Tensor,  # the input, shape (n, n_in), w's dtype, when there is one to check (a layer alone has none)
                x_name: str = "x",  # what the caller calls its input, used in the messages (e.g. "inp")
               ) -> None:  # nothing; raises TypeError or ValueError naming the argument and its shape
     "Check the arguments of a linear layer `x @ w + b`: tensors of one floating dtype and shapes that fit exactly."
-    named = [("w", w), ("b", b)] + ([(x_name, x)] if x is not None else [])
+    named = [("w", w), ("b", b)] + [(x_name, t) for t in x]
     for name, t in named:
         if not isinstance(t, Tensor): raise TypeError(f"{who}: {name} must be a tensor, got {type(t).__name__}")
     if not w.is_floating_point(): raise TypeError(f"{who}: w must be floating point, got {w.dtype}; use w.float()")
@@ -94,7 +94,8 @@ def _check_lin(who: str,  # the caller's name, which starts every message
     if tuple(b.shape) != (n_out,):
         raise ValueError(f"{who}: b must have shape ({n_out},) to match w {tuple(w.shape)} = (n_in, n_out), "
                          f"got {tuple(b.shape)}" + (transposed if tuple(b.shape) == (n_in,) else ""))
-    if x is None: return
+    if not x: return
+    x, = x
     if x.ndim != 2:
         raise ValueError(f"{who}: {x_name} must be 2-D (n, n_in) = (n, {n_in}), got shape {tuple(x.shape)}"
                          + (f"; one sample needs a batch axis: {x_name}[None]" if tuple(x.shape) == (n_in,) else ""))

@@ -37,7 +37,8 @@ def check_matmul_args(a,                  # left operand: a tensor or NumPy arra
             raise ValueError(f"{name}: expected 2-D inputs of shapes (m, k) and (k, n), got shapes {sa} and {sb}: "
                              f"`{arg}` has rank {len(s)}")
     if sa[1] != sb[0]:
-        raise ValueError(f"{name}: cannot multiply shapes {sa} and {sb}: the inner dimensions {sa[1]} and {sb[0]} differ")
+        raise ValueError(f"{name}: cannot multiply shapes {sa} and {sb}: the inner dimensions {sa[1]} and {sb[0]} differ "
+                         f"(`a` has {sa[1]} columns, `b` has {sb[0]} rows)")
     return sa[0], sa[1], sb[1]
 
 # %% ../nbs/01_matmul.ipynb #new_to_tensor
