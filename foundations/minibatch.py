@@ -27,16 +27,16 @@ __all__ = ['logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'CrossEntropy', '
            'get_model', 'train_mnist']
 
 # %% ../nbs/04_minibatch.ipynb #a0c82dcf
-def _check_logits(x: Tensor, dim: int, who: str) -> None:
-    "Raise a clear error unless `x` is a floating-point tensor with a non-empty axis `dim`."
-    if not isinstance(x, Tensor): raise TypeError(f"{who}: expected a tensor of logits, got {type(x).__name__}")
+def _check_logits(x: Tensor, dim: int, who: str, name: str = "x") -> None:
+    "Raise a clear error, naming the argument `name`, unless `x` is a floating-point tensor with a non-empty axis `dim`."
+    if not isinstance(x, Tensor): raise TypeError(f"{who}: {name} must be a tensor of logits, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{who}: logits must be floating point, got {x.dtype}; convert with x.float()")
+        raise TypeError(f"{who}: {name} must be floating point, got {x.dtype}; convert with {name}.float()")
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"{who}: dim must be an integer axis, got {dim!r}")
     if x.ndim == 0 or not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"{who}: dim={dim} is out of range for logits of shape {tuple(x.shape)}")
-    if x.shape[dim] == 0: raise ValueError(f"{who}: axis {dim} of the logits {tuple(x.shape)} is empty (no classes)")
+        raise ValueError(f"{who}: dim={dim} is out of range for {name} of shape {tuple(x.shape)}")
+    if x.shape[dim] == 0: raise ValueError(f"{who}: axis {dim} of {name} {tuple(x.shape)} is empty (no classes)")
 
 # %% ../nbs/04_minibatch.ipynb #c5a1e001
 def logsumexp(x: Tensor,  # logits, floating point, any shape
@@ -53,7 +53,9 @@ def log_softmax(x: Tensor,  # logits, floating point
                 dim: int = -1,  # the axis of the classes
                ) -> Tensor:  # log-probabilities, the shape of `x`
     "Log of the softmax along `dim`, as `x - logsumexp(x)`: the log rules plus the LogSumExp trick."
-    return x - logsumexp(x, dim).unsqueeze(dim)
+    _check_logits(x, dim, "log_softmax")
+    lse = logsumexp(x, dim).unsqueeze(dim)
+    return torch.where(lse.isposinf(), torch.nan, x - lse)    # a +inf logit has no finite log-probabilities: nan, as in PyTorch
 
 # %% ../nbs/04_minibatch.ipynb #62e2a1ea
 def _class_indices(targ: Tensor, n: int, n_classes: int, who: str) -> Tensor:
@@ -79,6 +81,7 @@ def nll(inp: Tensor,  # log-probabilities, shape (n, classes), n >= 1
     if not inp.is_floating_point(): raise TypeError(f"nll: inp must be floating point, got {inp.dtype}")
     if inp.ndim != 2: raise ValueError(f"nll: expected inp of shape (n, classes), got {tuple(inp.shape)}")
     if inp.shape[0] == 0: raise ValueError("nll: the batch is empty (inp has 0 rows)")
+    if inp.shape[1] == 0: raise ValueError("nll: inp has 0 columns (no classes)")
     targ = _class_indices(targ, inp.shape[0], inp.shape[1], "nll")
     return -inp[torch.arange(inp.shape[0]), targ].mean()
 
@@ -87,6 +90,7 @@ def cross_entropy(inp: Tensor,  # logits, shape (n, classes)
                   targ: Tensor,  # class indices, shape (n,), any integer dtype
                  ) -> Tensor:  # the mean cross entropy, a 0-d tensor
     "Mean cross entropy of logits and class indices: `nll(log_softmax(inp), targ)`."
+    _check_logits(inp, -1, "cross_entropy", "inp")
     return nll(log_softmax(inp), targ)
 
 # %% ../nbs/04_minibatch.ipynb #e2b0728d
@@ -101,6 +105,7 @@ class CrossEntropy(Module):
                 targ: Tensor,  # class indices, shape (n,), any integer dtype
                ) -> Tensor:  # the mean cross entropy
         "The loss, keeping the log-probabilities for `bwd`."
+        _check_logits(inp, -1, "CrossEntropy", "inp")
         self.lsm = log_softmax(inp)
         return nll(self.lsm, targ)
 
@@ -117,11 +122,13 @@ def accuracy(out: Tensor,  # scores, shape (n, classes), n >= 1
              targ: Tensor,  # class indices, shape (n,)
             ) -> Tensor:  # the fraction right, a 0-d float tensor
     "Fraction of rows of `out` whose largest entry is at the class index `targ`."
-    if not isinstance(out, Tensor) or not isinstance(targ, Tensor):
-        raise TypeError(f"accuracy: out and targ must be tensors, got {type(out).__name__} and {type(targ).__name__}")
+    _check_logits(out, -1, "accuracy", "out")
+    if not isinstance(targ, Tensor): raise TypeError(f"accuracy: targ must be a tensor of class indices, got {type(targ).__name__}")
     if out.ndim != 2 or targ.ndim != 1 or out.shape[0] != targ.shape[0]:
         raise ValueError(f"accuracy: expected out (n, classes) and targ (n,), got shapes {tuple(out.shape)} and {tuple(targ.shape)}")
-    if out.shape[0] == 0: raise ValueError("accuracy: the batch is empty (0 rows)")
+    if out.shape[0] == 0: raise ValueError("accuracy: the batch is empty (out has 0 rows)")
+    if out.isnan().any(): raise ValueError("accuracy: out contains nan, so its largest entry is undefined")
+    targ = _class_indices(targ, out.shape[0], out.shape[1], "accuracy")
     return (out.argmax(dim=1) == targ).float().mean()
 
 # %% ../nbs/04_minibatch.ipynb #2adee38d
@@ -139,6 +146,8 @@ def warmup_linear(pct: float,  # the fraction of training done, in [0, 1]
                   warmup: float = 0.2,  # the fraction spent warming up, in (0, 1)
                  ) -> float:  # the multiplier of the peak learning rate, in [0, 1]
     "Learning-rate multiplier: linear from 0 to 1 over the first `warmup` of training, then linear down to 0 at the end."
+    for name, v in (("pct", pct), ("warmup", warmup)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real): raise TypeError(f"warmup_linear: {name} must be a number, got {v!r}")
     if not 0 <= pct <= 1: raise ValueError(f"warmup_linear: pct is the fraction of training done, in [0, 1], got {pct}")
     if not 0 < warmup < 1: raise ValueError(f"warmup_linear: warmup must be in (0, 1), got {warmup}")
     return min(pct / warmup, (1 - pct) / (1 - warmup))
@@ -230,12 +239,13 @@ class Dataset:
     def __repr__(self): return f"Dataset({len(self)} items, x {tuple(self.x.shape[1:])}, y {tuple(self.y.shape[1:])})"
 
 # %% ../nbs/04_minibatch.ipynb #55c0396d
-def _n_items(n_or_ds, who: str) -> int:
-    "The number of items of a dataset, or `n` itself; a clear error if it is empty or has no length."
+def _n_items(n_or_ds, who: str, name: str = "n_or_ds") -> int:
+    "The number of items of a dataset, or `n` itself; a clear error naming `name` if it is empty or has no length."
     if isinstance(n_or_ds, numbers.Integral) and not isinstance(n_or_ds, bool): n = int(n_or_ds)
-    elif hasattr(n_or_ds, "__len__"): n = len(n_or_ds)
-    else: raise TypeError(f"{who}: expected a dataset (with len) or a number of items, got {type(n_or_ds).__name__}")
-    if n < 1: raise ValueError(f"{who}: the dataset is empty (0 items); there is nothing to sample")
+    elif hasattr(n_or_ds, "__len__") and hasattr(n_or_ds, "__getitem__") and not isinstance(n_or_ds, (str, bytes)):
+        n = len(n_or_ds)
+    else: raise TypeError(f"{who}: {name} must be a dataset (with len) or a number of items, got {n_or_ds!r:.60}")
+    if n < 1: raise ValueError(f"{who}: the dataset is empty ({name} gives {n} items); there is nothing to sample")
     return n
 
 # %% ../nbs/04_minibatch.ipynb #55c0396f
@@ -352,7 +362,7 @@ class DataLoader:
                  num_workers: int = 0,  # worker processes that fetch batches (0: in this process)
                  seed: int = None,  # seeds the orders; None draws one from PyTorch's global generator
                 ):
-        _n_items(ds, "DataLoader")
+        _n_items(ds, "DataLoader", "ds")
         _check_int(batch_size, "batch_size", "DataLoader")
         _check_int(num_workers, "num_workers", "DataLoader", lo=0)
         if collate_fn is not None and not callable(collate_fn):
@@ -431,7 +441,9 @@ def _evaluate(model, step: AutogradStep, loss_func: Callable, dl) -> tuple[float
     with torch.no_grad():
         for xb, yb in dl:
             preds = step.predict(model, xb)
-            tot_loss += float(loss_func(preds, yb)) * len(yb)
+            loss = float(loss_func(preds, yb))
+            if not math.isfinite(loss): return loss, math.nan      # a diverged model: fit says so
+            tot_loss += loss * len(yb)
             tot_acc += float(accuracy(preds, yb)) * len(yb)
             count += len(yb)
     if count == 0: raise ValueError("fit: the validation loader yielded no batches; give it a non-empty dataset")
@@ -494,6 +506,8 @@ def fit(epochs: int,  # passes over the training set, >= 1
                 _set_lr(opt, lr)
                 loss = step(model, loss_func, xb, yb).item()
                 if not math.isfinite(loss): raise _diverged(f"the training loss became {loss} in batch {i + 1} of {len(train_dl)}", epoch, lr)
+                if n_step == 0: first = max(loss, 1.)
+                elif loss > 1e4 * first: raise _diverged(f"the training loss exploded to {loss:.3g} (over 10,000 times the first batch's)", epoch, lr)
                 opt.step()
                 opt.zero_grad()
                 tot, count, n_step = tot + loss * len(yb), count + len(yb), n_step + 1

@@ -206,7 +206,7 @@ def test_bad_labels_are_refused(f, targ, error, message):
     (lambda: mb.logsumexp(torch.zeros(2, 3), dim=1.0), TypeError, "dim must be an integer"),
     (lambda: mb.cross_entropy(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, dtype=torch.long)), TypeError, "floating point"),
     (lambda: mb.accuracy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)), ValueError, "empty"),
-    (lambda: mb.accuracy([[0.0]], torch.zeros(1)), TypeError, "must be tensors")])
+    (lambda: mb.accuracy([[0.0]], torch.zeros(1)), TypeError, "out must be a tensor")])
 def test_bad_inputs_are_clear_errors(call, error, message):
     with pytest.raises(error, match=message): call()
 
