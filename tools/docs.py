@@ -46,7 +46,8 @@ def readme_text(nb_path=NBS / 'index.ipynb') -> str:
             parts.append(re.sub(r'\]\((?!https?:)([\w.-]+)\.ipynb\)', r'](nbs/\1.ipynb)', src.strip()))
             continue
         code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
-        if code: parts.append(f'```python\n{code}\n```')
+        echo = not any(d.replace(' ', '') in ('echo:false', 'echo:False') for d in _directives(src))
+        if code and echo: parts.append(f'```python\n{code}\n```')
         for o in c.get('outputs', []):
             data = o.get('data', {})
             if 'text/markdown' in data: parts.append(''.join(data['text/markdown']).strip()); continue
