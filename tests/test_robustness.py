@@ -255,27 +255,21 @@ def ref_log_softmax(x):
     return torch.log_softmax(x, -1)
 
 
-def ref_nll(inp, targ):
-    inp = _f64(inp)
-    _need(inp.ndim == 2 and inp.shape[0] > 0 and inp.shape[1] > 0 and not inp.is_complex(), "inp")
-    t = _labels(targ, inp.shape[1])
-    _need(len(t) == inp.shape[0], "rows")
-    return F.nll_loss(inp, t)
+def _scores_and_labels(scores, targ):
+    "The (n, c) scores in float64 and the labels as int64, or Undefined when they do not make a batch."
+    scores = _f64(scores)
+    _need(scores.ndim == 2 and scores.shape[0] > 0 and scores.shape[1] > 0 and not scores.is_complex(), "scores")
+    t = _labels(targ, scores.shape[1])
+    _need(len(t) == scores.shape[0], "rows")
+    return scores, t
 
 
-def ref_cross_entropy(inp, targ):
-    inp = _f64(inp)
-    _need(inp.ndim == 2 and inp.shape[0] > 0 and inp.shape[1] > 0 and not inp.is_complex(), "inp")
-    t = _labels(targ, inp.shape[1])
-    _need(len(t) == inp.shape[0], "rows")
-    return F.cross_entropy(inp, t)
+def ref_nll(inp, targ): return F.nll_loss(*_scores_and_labels(inp, targ))
+def ref_cross_entropy(inp, targ): return F.cross_entropy(*_scores_and_labels(inp, targ))
 
 
 def ref_accuracy(out, targ):
-    out = _f64(out)
-    _need(out.ndim == 2 and out.shape[0] > 0 and out.shape[1] > 0 and not out.is_complex(), "out")
-    t = _labels(targ, out.shape[1])
-    _need(len(t) == out.shape[0], "rows")
+    out, t = _scores_and_labels(out, targ)
     _need(not out.isnan().any(), "nan scores")
     return (out.argmax(1) == t).double().mean()
 
