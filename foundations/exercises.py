@@ -537,7 +537,7 @@ def check(self: Exercise,
 
 # %% ../nbs/05_exercises.ipynb #19047060
 @patch
-def hint(self: Exercise) -> Note:
+def hint(self: Exercise) -> Note:  # the hint, shown as Markdown in Jupyter and as text in a terminal
     "The next hint: the first call gives a nudge, later calls stronger hints."
     i = min(self.hints_shown, len(self.hints) - 1)
     self.hints_shown += 1
@@ -559,7 +559,7 @@ def source_of(obj: Callable,  # a function or a class
 
 # %% ../nbs/05_exercises.ipynb #61dec581
 @patch
-def solution(self: Exercise) -> Note:
+def solution(self: Exercise) -> Note:  # the model answer's source, shown as code
     "A model answer, as source code."
     src = source_of(self._solution).strip()
     kind = "class" if inspect.isclass(self._solution) else "def"

@@ -233,7 +233,9 @@ class Dataset:
         self.x, self.y = x, y
 
     def __len__(self) -> int: return len(self.x)
-    def __getitem__(self, i):
+    def __getitem__(self,
+                    i,  # an int (one item), a slice, or a list or tensor of indices (a batch)
+                   ) -> tuple:  # `(x[i], y[i])`
         "`(x[i], y[i])`: one item for an int, a batch for a slice or a list/tensor of indices."
         return self.x[i], self.y[i]
     def __repr__(self): return f"Dataset({len(self)} items, x {tuple(self.x.shape[1:])}, y {tuple(self.y.shape[1:])})"

@@ -37,6 +37,8 @@ local function plots(d, alt)
 end
 
 local function cell(d)
+  -- a cell whose code nbdev emptied (a line magic such as %timeit) keeps its output but shows no empty code box
+  d.content = d.content:filter(function(b) return not (b.t == "CodeBlock" and b.text == "") end)
   local how, summary, alt = unquote(d.attributes["code-fold"]), unquote(d.attributes["code-summary"]),
                             unquote(d.attributes["fig-alt"])
   d.identifier, d.classes, d.attributes = "", {"cell"}, {}
