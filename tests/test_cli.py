@@ -86,19 +86,14 @@ def _argv(flag, value, tmp_path):
     return [flag, value.format(tmp=tmp_path)]
 
 
-@pytest.mark.parametrize("flag,value", TRAIN_BAD)
-def test_train_refuses_bad_values_at_once(flag, value, tmp_path):
-    status, out, err, imported = run("foundations_train", *_argv(flag, value, tmp_path))
-    assert status == 2, (status, out, err)
-    assert_one_line_error("foundations_train", err, flag)
-    assert out == "" and not {"torch", "numba"} & set(imported), (out, imported)
+BAD = [("foundations_train", f, v) for f, v in TRAIN_BAD] + [("foundations_bench", f, v) for f, v in BENCH_BAD]
 
 
-@pytest.mark.parametrize("flag,value", BENCH_BAD)
-def test_bench_refuses_bad_values_at_once(flag, value, tmp_path):
-    status, out, err, imported = run("foundations_bench", *_argv(flag, value, tmp_path))
+@pytest.mark.parametrize("cmd,flag,value", BAD)
+def test_bad_values_are_refused_at_once(cmd, flag, value, tmp_path):
+    status, out, err, imported = run(cmd, *_argv(flag, value, tmp_path))
     assert status == 2, (status, out, err)
-    assert_one_line_error("foundations_bench", err, flag)
+    assert_one_line_error(cmd, err, flag)
     assert out == "" and not {"torch", "numba"} & set(imported), (out, imported)
     assert list(tmp_path.iterdir()) == []   # nothing written
 
