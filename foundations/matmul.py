@@ -9,12 +9,16 @@ import math
 import os
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 import torch
-from numba import cuda, njit, prange
+from llvmlite import ir
+from numba import cuda, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # %% auto #0
 __all__ = ['TPB', 'MATMUL_VARIANTS', 'DEFAULT_SIZES', 'check_matmul_args', 'matmul_loops', 'format_time', 'Timing',
@@ -256,6 +260,12 @@ def _as_arrays(a,          # left operand, (m, k)
               ) -> tuple:  # (a, b, (m, k, n)), NumPy arrays of one float dtype
     "Check `a` and `b`; return them as NumPy float32 or float64 arrays of one dtype (tensors viewed, not copied)."
     mkn = check_matmul_args(a, b, name)
+    # the common cases first, fast: two NumPy arrays or two plain CPU tensors of one float dtype, nothing to convert
+    if (type(a) is type(b) is np.ndarray and a.dtype == b.dtype and a.dtype.char in "fd" and a.dtype.isnative
+            and b.dtype.isnative and min(a.strides + b.strides) >= 0): return a, b, mkn
+    if (type(a) is type(b) is torch.Tensor and a.dtype == b.dtype and a.dtype in _FLOATS and a.is_cpu and b.is_cpu
+            and not (a.requires_grad or b.requires_grad or a.is_conj() or b.is_conj() or a.is_neg() or b.is_neg())):
+        return a.numpy(), b.numpy(), mkn
     a, b = _to_tensor(a, "a", name), _to_tensor(b, "b", name)
     dt = _result_dtype(a, b, name, _FLOATS)
     a, b = (x.detach().cpu().to(dt).resolve_conj().resolve_neg().numpy() for x in (a, b))
@@ -279,83 +289,298 @@ def matmul_numba(a,  # (m, k) tensor or NumPy array, float32 or float64
     _matmul_numba_kernel(a_, b_, c)
     return _like(c, a, b)
 
-# %% ../nbs/01_matmul.ipynb #2d2c8f8d
-# The micro-kernel's shape, fixed by the code: 4 rows of C, 8 steps of the inner dimension per sweep.
-_MR, _KU = 4, 8
-# numba options: FMA contraction and reordering of sums; no division checks; machine code cached on disk
-_FAST = dict(fastmath=True, error_model="numpy", cache=True)
+# %% ../nbs/01_matmul.ipynb #new_kernel_settings
+# The micro-kernel: a block of _MR rows of C by two vector registers of columns, held in registers for the whole k loop
+_VBYTES, _MR = 32, 6       # bytes in one vector register with AVX2 (8 float32 or 4 float64); rows of C per block
+_DIRECT = 1 << 16          # A and B of at most this many elements each: all of k in one block
+_DIRECT_PANELS = 8         # ... and A is read where it is, not packed, if B has at most this many panels of columns
+_PARALLEL_FLOP = 2 * 10**7 # products with fewer multiply-adds x 2 than this run on one thread: too little work to share
+# numba options: no division checks; the GIL released (our threads run in parallel); machine code cached on disk
+_OPT = dict(error_model="numpy", nogil=True, cache=True)
+
+# %% ../nbs/01_matmul.ipynb #new_vec
+class _Vec:
+    "LLVM code for one vector register of `dtype`: pointers, vector loads and stores, broadcast, fused multiply-add."
+    def __init__(self, context, builder, dtype):
+        self.b, self.i64 = builder, ir.IntType(64)
+        self.lanes = _VBYTES * 8 // dtype.bitwidth                     # 8 float32 or 4 float64
+        self.t = ir.VectorType(context.get_value_type(dtype), self.lanes)
+        self._fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(self.t, [self.t] * 3),
+                                                   f"llvm.fma.v{self.lanes}f{dtype.bitwidth}")
+    def int(self, v):       return ir.Constant(self.i64, v) if isinstance(v, int) else v
+    def at(self, ptr, off): return self.b.gep(ptr, [self.int(off)])           # ptr + off elements
+    def load(self, ptr, off=0):  return self.b.load(self.b.bitcast(self.at(ptr, off), self.t.as_pointer()), align=4)
+    def store(self, x, ptr, off=0): self.b.store(x, self.b.bitcast(self.at(ptr, off), self.t.as_pointer()), align=4)
+    def splat(self, x):     # one number in every lane
+        i32 = ir.IntType(32)
+        undef = ir.Constant(self.t, ir.Undefined)
+        return self.b.shuffle_vector(self.b.insert_element(undef, x, ir.Constant(i32, 0)), undef,
+                                     ir.Constant(ir.VectorType(i32, self.lanes), [0] * self.lanes))
+    def fma(self, a, b, c): return self.b.call(self._fma, [a, b, c])            # a * b + c, lane by lane, one rounding
+    def prefetch(self, ptr):    # a hint: start loading this cache line into the L1 cache for writing
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        f = cgutils.get_or_insert_function(self.b.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
+        self.b.call(f, [self.b.bitcast(ptr, i8p), ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+    @staticmethod
+    def ok(*arrays) -> bool:
+        "Are these Numba types all arrays of one float dtype, float32 or float64? (An intrinsic's typing check.)"
+        return (all(isinstance(x, types.Array) for x in arrays) and len({x.dtype for x in arrays}) == 1
+                and arrays[0].dtype in (types.float32, types.float64))
+    @staticmethod
+    def args(context, builder, sig, args):
+        "An intrinsic's arguments as LLVM values: arrays as a pointer to their first element, integers as int64."
+        return [context.make_array(t)(context, builder, a).data if isinstance(t, types.Array)
+                else context.cast(builder, a, t, types.int64) for a, t in zip(args, sig.args)]
 
 # %% ../nbs/01_matmul.ipynb #new_micro_kernel
-@njit(**_FAST)
-def _micro_kernel(Ab, ia, B, kb, kc, Cb, ic, j0, nc):
-    "Cb[ic:ic+4, :nc] += Ab[ia:ia+4, :kc] @ B[kb:kb+kc, j0:j0+nc]: a 4x8 block of A in registers per sweep along the row."
-    j0, kb = max(j0, 0), max(kb, 0)                 # provably non-negative offsets keep the j loop vectorized
-    kc8 = kc // 8 * 8
-    for k in range(0, kc8, 8):
-        a00, a01, a02, a03, a04, a05, a06, a07 = Ab[ia, k], Ab[ia, k+1], Ab[ia, k+2], Ab[ia, k+3], Ab[ia, k+4], Ab[ia, k+5], Ab[ia, k+6], Ab[ia, k+7]
-        a10, a11, a12, a13, a14, a15, a16, a17 = Ab[ia+1, k], Ab[ia+1, k+1], Ab[ia+1, k+2], Ab[ia+1, k+3], Ab[ia+1, k+4], Ab[ia+1, k+5], Ab[ia+1, k+6], Ab[ia+1, k+7]
-        a20, a21, a22, a23, a24, a25, a26, a27 = Ab[ia+2, k], Ab[ia+2, k+1], Ab[ia+2, k+2], Ab[ia+2, k+3], Ab[ia+2, k+4], Ab[ia+2, k+5], Ab[ia+2, k+6], Ab[ia+2, k+7]
-        a30, a31, a32, a33, a34, a35, a36, a37 = Ab[ia+3, k], Ab[ia+3, k+1], Ab[ia+3, k+2], Ab[ia+3, k+3], Ab[ia+3, k+4], Ab[ia+3, k+5], Ab[ia+3, k+6], Ab[ia+3, k+7]
-        kk = kb + k
-        for j in range(nc):                          # SIMD: 16 float32 (or 8 float64) columns per instruction
-            b0, b1, b2, b3 = B[kk, j0 + j], B[kk+1, j0 + j], B[kk+2, j0 + j], B[kk+3, j0 + j]
-            b4, b5, b6, b7 = B[kk+4, j0 + j], B[kk+5, j0 + j], B[kk+6, j0 + j], B[kk+7, j0 + j]
-            Cb[ic, j] += a00*b0 + a01*b1 + a02*b2 + a03*b3 + a04*b4 + a05*b5 + a06*b6 + a07*b7
-            Cb[ic+1, j] += a10*b0 + a11*b1 + a12*b2 + a13*b3 + a14*b4 + a15*b5 + a16*b6 + a17*b7
-            Cb[ic+2, j] += a20*b0 + a21*b1 + a22*b2 + a23*b3 + a24*b4 + a25*b5 + a26*b6 + a27*b7
-            Cb[ic+3, j] += a30*b0 + a31*b1 + a32*b2 + a33*b3 + a34*b4 + a35*b5 + a36*b6 + a37*b7
-    for k in range(kc8, kc):                         # the last kc % 8 steps (only at the very end of k)
-        a0, a1, a2, a3 = Ab[ia, k], Ab[ia+1, k], Ab[ia+2, k], Ab[ia+3, k]
-        for j in range(nc):
-            b = B[kb + k, j0 + j]
-            Cb[ic, j] += a0 * b
-            Cb[ic+1, j] += a1 * b
-            Cb[ic+2, j] += a2 * b
-            Cb[ic+3, j] += a3 * b
+def _make_micro_kernel(nv: int):  # vector registers per row of the block: 2 (the main kernel) or 1 (narrow edges)
+    "An intrinsic computing an _MR x (nv vectors) block of C, kept in registers for the whole k loop."
+    @intrinsic
+    def micro_kernel(typingctx, kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta):
+        "C[ic + r*rsc + j] = sum over p < kc of A[ia + r*rsa + p*csa] * B[ib + p*rsb + j] (+ the old C if beta), r < _MR, j < nv*lanes."
+        if not _Vec.ok(A, B, C): return None
+        def codegen(context, builder, sig, args):
+            v = _Vec(context, builder, sig.args[1].dtype)
+            kc, a0, ia, rsa, csa, b0, ib, rsb, c0, ic, rsc, beta = _Vec.args(context, builder, sig, args)
+            a_rows = [v.at(v.at(a0, ia), builder.mul(rsa, v.int(r))) for r in range(_MR)]
+            c_vecs = [[(v.at(v.at(c0, ic), builder.mul(rsc, v.int(r))), j * v.lanes) for j in range(nv)] for r in range(_MR)]
+            acc = [[cgutils.alloca_once(builder, v.t) for j in range(nv)] for r in range(_MR)]   # LLVM keeps these in registers
+            for r in range(_MR):
+                v.prefetch(v.at(*c_vecs[r][0]))                                   # start fetching the block of C ...
+                for j in range(nv): builder.store(ir.Constant(v.t, None), acc[r][j])
+            with cgutils.for_range(builder, kc) as loop:                         # for p in range(kc):
+                b_row = v.at(v.at(b0, ib), builder.mul(loop.index, rsb))
+                b = [v.load(b_row, j * v.lanes) for j in range(nv)]               # nv vectors of row p of B
+                pa = builder.mul(loop.index, csa)
+                for r in range(_MR):
+                    a = v.splat(builder.load(v.at(a_rows[r], pa)))                # A[r, p] in every lane
+                    for j in range(nv): builder.store(v.fma(a, b[j], builder.load(acc[r][j])), acc[r][j])
+            with builder.if_then(builder.icmp_signed("!=", beta, v.int(0))):     # ... which is only needed now
+                for r in range(_MR):
+                    for j in range(nv): builder.store(builder.fadd(builder.load(acc[r][j]), v.load(*c_vecs[r][j])), acc[r][j])
+            for r in range(_MR):
+                for j in range(nv): v.store(builder.load(acc[r][j]), *c_vecs[r][j])
+            return context.get_dummy_value()
+        return types.void(kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta), codegen
+    return micro_kernel
 
-# %% ../nbs/01_matmul.ipynb #new_tiled_kernel
-@njit(parallel=True, **_FAST)
-def _tiled_kernel(A, B, mc, kc, nc, nthreads):
-    "C = A @ B for a row-major B (A may have any strides): tiles of C round-robin over threads, A packed per tile."
-    m, k = A.shape
-    n = B.shape[1]
-    C = np.empty((m, n), A.dtype)
-    n_row_tiles, n_col_tiles = (m + mc - 1) // mc, (n + nc - 1) // nc
-    for t in prange(nthreads):
-        Ab = np.empty((mc, kc), A.dtype)             # this thread's packed block of A ...
-        Cb = np.empty((mc, nc), A.dtype)             # ... and its private tile of C
-        for tile in range(t, n_row_tiles * n_col_tiles, nthreads):
-            i0, j0 = (tile % n_row_tiles) * mc, (tile // n_row_tiles) * nc
-            mt, nt = min(mc, m - i0), min(nc, n - j0)
-            mt4 = (mt + _MR - 1) // _MR * _MR       # rows rounded up to whole micro-kernel calls
-            Cb[:mt4, :nt] = 0
-            for k0 in range(0, k, kc):
-                kt = min(kc, k - k0)
-                for i in range(mt): Ab[i, :kt] = A[i0 + i, k0:k0 + kt]   # pack A; padded rows are zeros
-                Ab[mt:mt4, :kt] = 0
-                for i in range(0, mt4, _MR): _micro_kernel(Ab, i, B, k0, kt, Cb, i, j0, nt)
-            for i in range(mt): C[i0 + i, j0:j0 + nt] = Cb[i, :nt]
-    return C
+_micro_kernel, _micro_kernel_narrow = _make_micro_kernel(2), _make_micro_kernel(1)
+
+# %% ../nbs/01_matmul.ipynb #new_nr_of
+@intrinsic
+def _nr_of(typingctx, arr):
+    "Columns of the micro-kernel's block for `arr`'s dtype (two vectors: 16 float32, 8 float64), a compile-time constant."
+    nr = 2 * _VBYTES // arr.dtype.bitwidth * 8
+    return types.intp(arr), lambda context, builder, sig, args: context.get_constant(types.intp, nr)
+
+# %% ../nbs/01_matmul.ipynb #new_copy2d
+@intrinsic
+def _copy2d(typingctx, src, s0, srs, scs, dst, d0, drs, dcs, rows, cols):
+    "dst[d0 + i*drs + j*dcs] = src[s0 + i*srs + j*scs] for i < rows, j < cols (no index checks: the caller keeps in range)."
+    if not _Vec.ok(src, dst): return None
+    def codegen(context, builder, sig, args):
+        v = _Vec(context, builder, sig.args[0].dtype)
+        sp, s0, srs, scs, dp, d0, drs, dcs, rows, cols = _Vec.args(context, builder, sig, args)
+        with cgutils.for_range(builder, rows) as i:
+            s_row, d_row = v.at(v.at(sp, s0), builder.mul(i.index, srs)), v.at(v.at(dp, d0), builder.mul(i.index, drs))
+            with cgutils.for_range(builder, cols) as j:
+                x = builder.load(v.at(s_row, builder.mul(j.index, scs)))
+                builder.store(x, v.at(d_row, builder.mul(j.index, dcs)))
+        return context.get_dummy_value()
+    return types.void(src, s0, srs, scs, dst, d0, drs, dcs, rows, cols), codegen
+
+# %% ../nbs/01_matmul.ipynb #new_copy_rows
+@intrinsic
+def _copy_rows(typingctx, src, s0, srs, dst, d0, rows):
+    "dst[d0 + i*NR : d0 + (i+1)*NR] = src[s0 + i*srs : s0 + i*srs + NR] for i < rows: two vector loads and stores a row."
+    if not _Vec.ok(src, dst): return None
+    def codegen(context, builder, sig, args):
+        v = _Vec(context, builder, sig.args[0].dtype)
+        sp, s0, srs, dp, d0, rows = _Vec.args(context, builder, sig, args)
+        with cgutils.for_range(builder, rows) as i:
+            s_row, d_row = v.at(v.at(sp, s0), builder.mul(i.index, srs)), v.at(v.at(dp, d0), builder.mul(i.index, v.int(2 * v.lanes)))
+            for j in range(2): v.store(v.load(s_row, j * v.lanes), d_row, j * v.lanes)
+        return context.get_dummy_value()
+    return types.void(src, s0, srs, dst, d0, rows), codegen
+
+# %% ../nbs/01_matmul.ipynb #new_copy
+@njit(**_OPT)
+def _copy(src, s0, srs, scs, dst, d0, drs, dcs, rows, cols):
+    "`_copy2d` with the loop that reads `src` contiguously innermost."
+    if srs == 1 and scs != 1: _copy2d(src, s0, scs, srs, dst, d0, dcs, drs, cols, rows)
+    else: _copy2d(src, s0, srs, scs, dst, d0, drs, dcs, rows, cols)
+
+# %% ../nbs/01_matmul.ipynb #new_pack_a
+@njit(**_OPT)
+def _pack_a(A, rsa, csa, i0, mb, p0, kb, Ap):
+    "Pack A[i0:i0+mb, p0:p0+kb] into panels of _MR rows: Ap[(ip*kb + p)*_MR + r] = A[i0 + ip*_MR + r, p0 + p], zero-padded."
+    for ip in range((mb + _MR - 1) // _MR):
+        rows, base = min(_MR, mb - ip * _MR), ip * kb * _MR
+        if rows < _MR: Ap[base:base + kb * _MR] = 0                # padded rows: zeros, so they add nothing
+        _copy(A, (i0 + ip * _MR) * rsa + p0 * csa, rsa, csa, Ap, base, 1, _MR, rows, kb)
+
+# %% ../nbs/01_matmul.ipynb #new_pack_b
+@njit(**_OPT)
+def _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp):
+    "Pack B[p0:p0+kb, j0:j0+nb] into panels of NR columns: Bp[(jp*kb + p)*NR + j] = B[p0 + p, j0 + jp*NR + j], zero-padded."
+    nr = _nr_of(B)
+    for jp in range((nb + nr - 1) // nr):
+        cols, base = min(nr, nb - jp * nr), jp * kb * nr
+        if cols == nr and csb == 1: _copy_rows(B, p0 * rsb + j0 + jp * nr, rsb, Bp, base, kb)   # whole vectors
+        else:
+            if cols < nr: Bp[base:base + kb * nr] = 0               # padded columns: zeros
+            _copy(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, nr, 1, kb, cols)
+
+# %% ../nbs/01_matmul.ipynb #new_macro
+@njit(**_OPT)
+def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp):
+    """C[i0:i0+mb, j0:j0+nb] (+)= a block of A @ a packed block of B, one micro-kernel block at a time. Row panel ip
+    of A starts at A[ao + ip*aps], strides (rsa, csa); a partial last panel is packed, zero-padded, into Ae first.
+    Blocks that stick out of C are computed into `tmp` and only their inside is copied."""
+    nr = _nr_of(C)
+    n_ip, full = (mb + _MR - 1) // _MR, mb // _MR
+    if full < n_ip:
+        Ae[:kb * _MR] = 0
+        _copy(A, ao + full * aps, rsa, csa, Ae, 0, 1, _MR, mb - full * _MR, kb)
+    for jp in range((nb + nr - 1) // nr):
+        cols, bo = min(nr, nb - jp * nr), jp * kb * nr
+        for ip in range(n_ip):
+            a, aoff, ars, acs = (A, ao + ip * aps, rsa, csa) if ip < full else (Ae, 0, 1, _MR)
+            if ip < full and cols == nr:
+                _micro_kernel(kb, a, aoff, ars, acs, Bp, bo, nr, C, (i0 + ip * _MR) * ldc + j0 + jp * nr, ldc, beta)
+                continue
+            if cols <= nr // 2: _micro_kernel_narrow(kb, a, aoff, ars, acs, Bp, bo, nr, tmp, 0, nr, 0)
+            else: _micro_kernel(kb, a, aoff, ars, acs, Bp, bo, nr, tmp, 0, nr, 0)
+            for r in range(min(_MR, mb - ip * _MR)):
+                c = (i0 + ip * _MR + r) * ldc + j0 + jp * nr
+                for j in range(cols): C[c + j] = tmp[r * nr + j] + (C[c + j] if beta else 0)
+
+# %% ../nbs/01_matmul.ipynb #new_gemm_rows
+@njit(**_OPT)
+def _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, r0, r1, mc, kc, nc, direct_a):
+    """Rows r0:r1 of C = A @ B, all flat arrays with strides (C row-major). The loops go over columns of B in blocks
+    of nc, depth in blocks of kc (B packed once per block), rows of A in blocks of mc (packed unless `direct_a`)."""
+    nr = _nr_of(C)
+    Ap, Ae = np.empty(mc * kc, A.dtype), np.empty(_MR * kc, A.dtype)
+    Bp, tmp = np.empty(kc * ((min(nc, n) + nr - 1) // nr * nr), A.dtype), np.empty(_MR * nr, A.dtype)
+    kc = (k + (k + kc - 1) // kc - 1) // ((k + kc - 1) // kc)      # equal depth blocks: no short last block
+    for j0 in range(0, n, nc):
+        nb = min(nc, n - j0)
+        for p0 in range(0, k, kc):
+            kb = min(kc, k - p0)
+            _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp)
+            for i0 in range(r0, r1, mc):
+                mb = min(mc, r1 - i0)
+                if direct_a: _macro(A, i0 * rsa + p0 * csa, _MR * rsa, rsa, csa, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp)
+                else:
+                    _pack_a(A, rsa, csa, i0, mb, p0, kb, Ap)
+                    _macro(Ap, 0, kb * _MR, 1, _MR, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp)
+
+# %% ../nbs/01_matmul.ipynb #new_axpy4
+@intrinsic
+def _axpy4(typingctx, nv, A, ia, csa, B, ib, rsb, C, ic):
+    "C[ic + j] += sum over q < 4 of A[ia + q*csa] * B[ib + q*rsb + j], for j < nv vectors: four rows of B per pass over C."
+    if not _Vec.ok(A, B, C): return None
+    def codegen(context, builder, sig, args):
+        v = _Vec(context, builder, sig.args[1].dtype)
+        nv, a0, ia, csa, b0, ib, rsb, c0, ic = _Vec.args(context, builder, sig, args)
+        a = [v.splat(builder.load(v.at(v.at(a0, ia), builder.mul(csa, v.int(q))))) for q in range(4)]
+        b_rows = [v.at(v.at(b0, ib), builder.mul(rsb, v.int(q))) for q in range(4)]
+        with cgutils.for_range(builder, nv) as loop:
+            j = builder.mul(loop.index, v.int(v.lanes))
+            c = v.load(v.at(c0, ic), j)
+            for q in range(4): c = v.fma(a[q], v.load(b_rows[q], j), c)
+            v.store(c, v.at(c0, ic), j)
+        return context.get_dummy_value()
+    return types.void(nv, A, ia, csa, B, ib, rsb, C, ic), codegen
+
+# %% ../nbs/01_matmul.ipynb #new_gemv_rows
+@njit(**_OPT)
+def _gemv_rows(A, rsa, csa, B, rsb, C, m, k, n):
+    "C = A @ B for an A of few rows and a row-major B: each row of C is a sum of rows of B, streamed in order, four at a time."
+    lanes = _nr_of(C) // 2
+    nv, k4 = n // lanes, k // 4 * 4
+    for i in range(m):
+        c = i * n
+        C[c:c + n] = 0
+        for p in range(0, k4, 4): _axpy4(nv, A, i * rsa + p * csa, csa, B, p * rsb, rsb, C, c)
+        for j in range(nv * lanes, n):                              # the columns that do not fill a vector
+            for p in range(k4): C[c + j] += A[i * rsa + p * csa] * B[p * rsb + j]
+        for p in range(k4, k):                                      # the last k % 4 rows of B
+            for j in range(n): C[c + j] += A[i * rsa + p * csa] * B[p * rsb + j]
+
+# %% ../nbs/01_matmul.ipynb #new_flat
+def _flat(x: np.ndarray,  # a 2-D array
+         ) -> tuple:      # (1-D array, row stride, column stride), in elements
+    "`x` as a flat array and two strides: a view for C- or F-ordered arrays (such as `x.T`), a copy otherwise."
+    if x.flags.c_contiguous: return x.reshape(-1), x.shape[1], 1
+    if x.flags.f_contiguous: return x.T.reshape(-1), 1, x.shape[0]
+    return np.ascontiguousarray(x).reshape(-1), x.shape[1], 1
+
+# %% ../nbs/01_matmul.ipynb #new_row_bands
+_POOLS = {}   # threads -> a ThreadPoolExecutor, made on first use and kept
+
+def _row_bands(work,          # work(r0, r1) computes rows r0:r1 of C
+               m: int,        # rows of C
+               nthreads: int, # threads to use
+              ):
+    "Run `work` on `nthreads` bands of rows (whole micro-kernel blocks each) at the same time, in a pool of Python threads."
+    band = math.ceil(math.ceil(m / nthreads) / _MR) * _MR
+    bands = [(r, min(r + band, m)) for r in range(0, m, band)]
+    if len(bands) == 1: return work(*bands[0])
+    pool = _POOLS.get(nthreads) or _POOLS.setdefault(nthreads, ThreadPoolExecutor(nthreads, thread_name_prefix="matmul"))
+    for f in [pool.submit(work, r0, r1) for r0, r1 in bands]: f.result()
+
+# %% ../nbs/01_matmul.ipynb #new_plan
+@njit(**_OPT)
+def _plan(m, k, n, rsa, csa, rsb, csb, mc, kc, nc, nr):
+    "(flip, mc, kc, nc, direct_a) for `(m, k) @ (k, n)`; `flip`: compute C.T = B.T @ A.T, and the rest is for that product."
+    small = m * k <= _DIRECT and k * n <= _DIRECT                        # fits in the L2 cache: all of k in one block
+    flip = not small and -(-n // _MR) * -(-m // nr) < -(-m // _MR) * -(-n // nr)   # blocks of C, transposed or not
+    if flip: m, n, rsa, csa = n, m, csb, rsb
+    kc = min(kc if kc > 0 else (k if small else 256), k)
+    direct_a = small and n <= _DIRECT_PANELS * nr and (csa == 1 or rsa == 1)    # few panels of B: A read in place
+    return flip, min(mc, -(-m // _MR) * _MR), kc, min(nc, n), direct_a
+
+# %% ../nbs/01_matmul.ipynb #new_matmul_1t
+@njit(**_OPT)
+def _matmul_1t(A, rsa, csa, B, rsb, csb, m, k, n, mc, kc, nc):
+    "C = A @ B (flat arrays with strides) on this thread, on the path `_plan` picks: a 2-D row-major C."
+    C = np.empty(m * n, A.dtype)
+    if m < 4 and csb == 1:
+        _gemv_rows(A, rsa, csa, B, rsb, C, m, k, n)
+        return C.reshape(m, n)
+    flip, mc, kc, nc, direct_a = _plan(m, k, n, rsa, csa, rsb, csb, mc, kc, nc, _nr_of(C))
+    if not flip:
+        _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, 0, m, mc, kc, nc, direct_a)
+        return C.reshape(m, n)
+    _gemm_rows(B, csb, rsb, A, csa, rsa, C, k, m, 0, n, mc, kc, nc, direct_a)
+    return np.ascontiguousarray(C.reshape(n, m).T)
 
 # %% ../nbs/01_matmul.ipynb #new_matmul_tiled
 def matmul_tiled(a,              # (m, k) tensor or NumPy array, float32 or float64
                  b,              # (k, n) tensor or NumPy array, float32 or float64
-                 mc: int = 64,   # rows of a tile of C (a multiple of 4)
-                 kc: int = 128,  # depth of a packed block of A
-                 nc: int = 512,  # columns of a tile of C
+                 mc: int = 144,  # rows of a packed block of A (a multiple of 6)
+                 kc: int | None = None,  # depth of the blocks of A and B; None: 256, or all of k for small matrices
+                 nc: int = 4080, # columns of a packed block of B
                 ) -> torch.Tensor | np.ndarray:  # (m, n): a tensor if `a` or `b` is one, else a NumPy array
-    "Our fast CPU matrix product: loop order, cache tiles (`mc` x `kc` x `nc`), register blocking, packing, threads."
+    "Our fast CPU matrix product: a block of C in vector registers, packed panels, cache blocks (`mc` x `kc` x `nc`), threads."
     name = "matmul_tiled"
-    for arg, v in (("mc", mc), ("kc", kc), ("nc", nc)): _check_int(name, arg, v, 1)
-    if mc % _MR: raise ValueError(f"{name}: block sizes must be positive and mc a multiple of {_MR}, got mc={mc}")
+    if not (type(mc) is int and type(nc) is int and mc > 0 and nc > 0 and (kc is None or type(kc) is int and kc > 0)):
+        for arg, v in (("mc", mc), ("kc", 1 if kc is None else kc), ("nc", nc)): _check_int(name, arg, v, 1)
+    if mc % _MR: raise ValueError(f"{name}: mc must be a multiple of {_MR} (the rows of the micro-kernel's block), got mc={mc}")
     a_, b_, (m, k, n) = _as_arrays(a, b, name)
-    if not b_.flags.c_contiguous: b_ = np.ascontiguousarray(b_)   # the micro-kernel streams along rows of B
-    nthreads = numba.get_num_threads()
-    kc, nc = min(kc, max(k, 1)), min(nc, max(n, 1))               # blocks no bigger than the matrices
-    # small matrices: shorter tiles (still a multiple of 4 rows), so that every thread gets about two of them
-    row_tiles_wanted = math.ceil(2 * nthreads / max(1, math.ceil(n / nc)))
-    mc = min(mc, max(_MR, math.ceil(math.ceil(m / row_tiles_wanted) / _MR) * _MR))
-    return _like(_tiled_kernel(a_, b_, mc, kc, nc, nthreads), a, b)
+    if not (m and k and n): return _like(np.zeros((m, n), a_.dtype), a, b)
+    (A, rsa, csa), (B, rsb, csb) = _flat(a_), _flat(b_)
+    if m < 4 or 2 * m * k * n < _PARALLEL_FLOP or numba.get_num_threads() == 1:
+        return _like(_matmul_1t(A, rsa, csa, B, rsb, csb, m, k, n, mc, kc or 0, nc), a, b)
+    flip, mc, kc, nc, direct_a = _plan(m, k, n, rsa, csa, rsb, csb, mc, kc or 0, nc, 2 * _VBYTES // a_.itemsize)
+    if flip: (A, rsa, csa), (B, rsb, csb), m, n = (B, csb, rsb), (A, csa, rsa), n, m
+    C = np.empty(m * n, a_.dtype)
+    _row_bands(lambda r0, r1: _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, r0, r1, mc, kc, nc, direct_a),
+               m, numba.get_num_threads())
+    C = C.reshape(m, n)
+    return _like(C.T.copy() if flip else C, a, b)
 
 # %% ../nbs/01_matmul.ipynb #33a9e3f5
 TPB = 16  # threads per block along each axis: blocks of 16 x 16 = 256 threads compute 16 x 16 tiles of the output

@@ -198,8 +198,8 @@ def test_bigger_than_blocks(variant):
     close(fn(variant)(b.T, a.T), b.T, a.T)
 
 
-@pytest.mark.parametrize("blocks", [dict(mc=4, kc=1, nc=1), dict(mc=8, kc=3, nc=5),
-                                    dict(mc=4 * 10**9, kc=10**9, nc=10**9), dict(mc=10**6 * 4)])
+@pytest.mark.parametrize("blocks", [dict(mc=6, kc=1, nc=1), dict(mc=12, kc=3, nc=5),
+                                    dict(mc=6 * 10**9, kc=10**9, nc=10**9), dict(mc=10**6 * 6)])
 def test_tiled_any_block_sizes(blocks):
     "Block sizes far smaller or far larger than the matrices give the right answer (no giant buffers)."
     g = torch.Generator().manual_seed(1)
@@ -208,7 +208,7 @@ def test_tiled_any_block_sizes(blocks):
 
 
 @pytest.mark.parametrize("blocks, exc, words", [
-    (dict(mc=6), ValueError, "mc a multiple of 4"), (dict(mc=0), ValueError, "`mc` must be an integer >= 1"),
+    (dict(mc=4), ValueError, "mc must be a multiple of 6"), (dict(mc=0), ValueError, "`mc` must be an integer >= 1"),
     (dict(kc=-5), ValueError, "`kc`"), (dict(nc=2.5), TypeError, "`nc`"), (dict(nc=math.inf), TypeError, "`nc`"),
     (dict(kc=math.nan), TypeError, "`kc`"), (dict(mc=True), TypeError, "`mc`"), (dict(kc="64"), TypeError, "`kc`"),
 ])
