@@ -405,7 +405,7 @@ def _copy_rows(typingctx, src, s0, srs, dst, d0, rows):
 
 # %% ../nbs/01_matmul.ipynb #new_copy
 @njit(**_OPT)
-def _copy(src, s0, srs, scs, dst, d0, drs, dcs, rows, cols):
+def _copy_block(src, s0, srs, scs, dst, d0, drs, dcs, rows, cols):
     "`_copy2d` with the loop that reads `src` contiguously innermost."
     if srs == 1 and scs != 1: _copy2d(src, s0, scs, srs, dst, d0, dcs, drs, cols, rows)
     else: _copy2d(src, s0, srs, scs, dst, d0, drs, dcs, rows, cols)
@@ -417,7 +417,7 @@ def _pack_a(A, rsa, csa, i0, mb, p0, kb, Ap):
     for ip in range((mb + _MR - 1) // _MR):
         rows, base = min(_MR, mb - ip * _MR), ip * kb * _MR
         if rows < _MR: Ap[base:base + kb * _MR] = 0                # padded rows: zeros, so they add nothing
-        _copy(A, (i0 + ip * _MR) * rsa + p0 * csa, rsa, csa, Ap, base, 1, _MR, rows, kb)
+        _copy_block(A, (i0 + ip * _MR) * rsa + p0 * csa, rsa, csa, Ap, base, 1, _MR, rows, kb)
 
 # %% ../nbs/01_matmul.ipynb #new_pack_b
 @njit(**_OPT)
@@ -429,7 +429,7 @@ def _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp):
         if cols == nr and csb == 1: _copy_rows(B, p0 * rsb + j0 + jp * nr, rsb, Bp, base, kb)   # whole vectors
         else:
             if cols < nr: Bp[base:base + kb * nr] = 0               # padded columns: zeros
-            _copy(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, nr, 1, kb, cols)
+            _copy_block(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, nr, 1, kb, cols)
 
 # %% ../nbs/01_matmul.ipynb #new_macro
 @njit(**_OPT)
@@ -441,7 +441,7 @@ def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp):
     n_ip, full = (mb + _MR - 1) // _MR, mb // _MR
     if full < n_ip:
         Ae[:kb * _MR] = 0
-        _copy(A, ao + full * aps, rsa, csa, Ae, 0, 1, _MR, mb - full * _MR, kb)
+        _copy_block(A, ao + full * aps, rsa, csa, Ae, 0, 1, _MR, mb - full * _MR, kb)
     for jp in range((nb + nr - 1) // nr):
         cols, bo = min(nr, nb - jp * nr), jp * kb * nr
         for ip in range(n_ip):
