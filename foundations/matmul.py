@@ -421,22 +421,48 @@ def _pack_a(A, rsa, csa, i0, mb, p0, kb, Ap):
 
 # %% ../nbs/01_matmul.ipynb #new_pack_b
 @njit(**_OPT)
-def _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp):
-    "Pack B[p0:p0+kb, j0:j0+nb] into panels of NR columns: Bp[(jp*kb + p)*NR + j] = B[p0 + p, j0 + jp*NR + j], zero-padded."
+def _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp, dot_tail):
+    """Pack B[p0:p0+kb, j0:j0+nb] into panels of NR columns: Bp[(jp*kb + p)*NR + j] = B[p0 + p, j0 + jp*NR + j],
+    zero-padded. With `dot_tail`, a last panel of at most NR/4 columns is stored column by column instead."""
     nr = _nr_of(B)
     for jp in range((nb + nr - 1) // nr):
         cols, base = min(nr, nb - jp * nr), jp * kb * nr
         if cols == nr and csb == 1: _copy_rows(B, p0 * rsb + j0 + jp * nr, rsb, Bp, base, kb)   # whole vectors
+        elif dot_tail and cols <= nr // 4:                          # Bp[base + j*kb + p] = B[p0 + p, j0 + jp*NR + j]
+            _copy_block(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, 1, kb, kb, cols)
         else:
             if cols < nr: Bp[base:base + kb * nr] = 0               # padded columns: zeros
             _copy_block(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, nr, 1, kb, cols)
 
+# %% ../nbs/01_matmul.ipynb #new_dot
+@intrinsic
+def _dot(typingctx, npairs, A, ia, B, ib):
+    "The sum of A[ia + p] * B[ib + p] for p < npairs * 2 * lanes: two vector accumulators, added up at the end."
+    if not _Vec.ok(A, B): return None
+    def codegen(context, builder, sig, args):
+        v = _Vec(context, builder, sig.args[1].dtype)
+        npairs, a0, ia, b0, ib = _Vec.args(context, builder, sig, args)
+        pa, pb = v.at(a0, ia), v.at(b0, ib)
+        acc = [cgutils.alloca_once_value(builder, ir.Constant(v.t, None)) for u in range(2)]
+        with cgutils.for_range(builder, npairs) as loop:
+            p = builder.mul(loop.index, v.int(2 * v.lanes))
+            for u in range(2):
+                off = builder.add(p, v.int(u * v.lanes))
+                builder.store(v.fma(v.load(pa, off), v.load(pb, off), builder.load(acc[u])), acc[u])
+        s = builder.fadd(builder.load(acc[0]), builder.load(acc[1]))
+        lane = lambda i: builder.extract_element(s, ir.Constant(ir.IntType(32), i))
+        total = lane(0)
+        for i in range(1, v.lanes): total = builder.fadd(total, lane(i))
+        return total
+    return A.dtype(npairs, A, ia, B, ib), codegen
+
 # %% ../nbs/01_matmul.ipynb #new_macro
 @njit(**_OPT)
-def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp):
+def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp, dot_tail):
     """C[i0:i0+mb, j0:j0+nb] (+)= a block of A @ a packed block of B, one micro-kernel block at a time. Row panel ip
     of A starts at A[ao + ip*aps], strides (rsa, csa); a partial last panel is packed, zero-padded, into Ae first.
-    Blocks that stick out of C are computed into `tmp` and only their inside is copied."""
+    Blocks that stick out of C are computed into `tmp` and only their inside is copied. With `dot_tail` (A read in
+    place, row by row), a last panel of at most NR/4 columns, packed column by column, is done by dot products."""
     nr = _nr_of(C)
     n_ip, full = (mb + _MR - 1) // _MR, mb // _MR
     if full < n_ip:
@@ -444,6 +470,15 @@ def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp):
         _copy_block(A, ao + full * aps, rsa, csa, Ae, 0, 1, _MR, mb - full * _MR, kb)
     for jp in range((nb + nr - 1) // nr):
         cols, bo = min(nr, nb - jp * nr), jp * kb * nr
+        if dot_tail and cols <= nr // 4:
+            kv = kb // nr * nr                                          # the part _dot does, in pairs of vectors
+            for i in range(mb):
+                a, c = ao + i * rsa, (i0 + i) * ldc + j0 + jp * nr
+                for j in range(cols):
+                    s = _dot(kb // nr, A, a, Bp, bo + j * kb)
+                    for p in range(kv, kb): s += A[a + p] * Bp[bo + j * kb + p]
+                    C[c + j] = s + (C[c + j] if beta else 0)
+            continue
         for ip in range(n_ip):
             a, aoff, ars, acs = (A, ao + ip * aps, rsa, csa) if ip < full else (Ae, 0, 1, _MR)
             if ip < full and cols == nr:
@@ -464,17 +499,19 @@ def _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, r0, r1, mc, kc, nc, direct_a):
     Ap, Ae = np.empty(mc * kc, A.dtype), np.empty(_MR * kc, A.dtype)
     Bp, tmp = np.empty(kc * ((min(nc, n) + nr - 1) // nr * nr), A.dtype), np.empty(_MR * nr, A.dtype)
     kc = (k + (k + kc - 1) // kc - 1) // ((k + kc - 1) // kc)      # equal depth blocks: no short last block
+    dot_tail = direct_a and csa == 1                                # A read in place, row by row
     for j0 in range(0, n, nc):
         nb = min(nc, n - j0)
         for p0 in range(0, k, kc):
             kb = min(kc, k - p0)
-            _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp)
+            _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp, dot_tail)
             for i0 in range(r0, r1, mc):
                 mb = min(mc, r1 - i0)
-                if direct_a: _macro(A, i0 * rsa + p0 * csa, _MR * rsa, rsa, csa, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp)
+                if direct_a:
+                    _macro(A, i0 * rsa + p0 * csa, _MR * rsa, rsa, csa, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp, dot_tail)
                 else:
                     _pack_a(A, rsa, csa, i0, mb, p0, kb, Ap)
-                    _macro(Ap, 0, kb * _MR, 1, _MR, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp)
+                    _macro(Ap, 0, kb * _MR, 1, _MR, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp, False)
 
 # %% ../nbs/01_matmul.ipynb #new_axpy4
 @intrinsic
