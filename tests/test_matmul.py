@@ -207,6 +207,16 @@ def test_tiled_any_block_sizes(blocks):
     close(mm.matmul_tiled(a, b, **blocks), a, b)
 
 
+@pytest.mark.parametrize("m, k, n, kc", [(64, 784, 50, None), (37, 300, 50, 64), (9, 1000, 18, 96), (5, 40, 3, None),
+                                         (130, 77, 20, 16)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tiled_narrow_column_tail(m, k, n, kc, dtype):
+    "A last panel of at most 4 columns (n % 16 <= 4) goes by dot products along k, over one or several depth blocks."
+    g = torch.Generator().manual_seed(m + n)
+    a, b = torch.randn(m, k, generator=g, dtype=dtype), torch.randn(k, n, generator=g, dtype=dtype)
+    close(mm.matmul_tiled(a, b, kc=kc), a, b)
+
+
 @pytest.mark.parametrize("blocks, exc, words", [
     (dict(mc=4), ValueError, "mc must be a multiple of 6"), (dict(mc=0), ValueError, "`mc` must be an integer >= 1"),
     (dict(kc=-5), ValueError, "`kc`"), (dict(nc=2.5), TypeError, "`nc`"), (dict(nc=math.inf), TypeError, "`nc`"),
