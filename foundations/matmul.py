@@ -496,7 +496,8 @@ def _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, r0, r1, mc, kc, nc, direct_a):
     """Rows r0:r1 of C = A @ B, all flat arrays with strides (C row-major). The loops go over columns of B in blocks
     of nc, depth in blocks of kc (B packed once per block), rows of A in blocks of mc (packed unless `direct_a`)."""
     nr = _nr_of(C)
-    Ap, Ae = np.empty(mc * kc, A.dtype), np.empty(_MR * kc, A.dtype)
+    Ap = np.empty(0 if direct_a else mc * kc, A.dtype)             # packed blocks of A (none if read in place)
+    Ae = np.empty(_MR * kc, A.dtype)
     Bp, tmp = np.empty(kc * ((min(nc, n) + nr - 1) // nr * nr), A.dtype), np.empty(_MR * nr, A.dtype)
     kc = (k + (k + kc - 1) // kc - 1) // ((k + kc - 1) // kc)      # equal depth blocks: no short last block
     dot_tail = direct_a and csa == 1                                # A read in place, row by row
