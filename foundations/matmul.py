@@ -19,6 +19,7 @@ from llvmlite import ir
 from numba import cuda, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
 # %% auto #0
 __all__ = ['TPB', 'MATMUL_VARIANTS', 'DEFAULT_SIZES', 'check_matmul_args', 'matmul_loops', 'format_time', 'Timing',
@@ -35,6 +36,9 @@ def check_matmul_args(a,                  # left operand: a tensor or NumPy arra
         if not isinstance(x, (torch.Tensor, np.ndarray)):
             raise TypeError(f"{name}: `{arg}` must be a torch.Tensor or a NumPy array (expected tensors or arrays), "
                             f"got {type(x).__name__}; convert it with torch.tensor(...) first")
+        if isinstance(x, torch.Tensor) and x.layout is not torch.strided:
+            raise TypeError(f"{name}: `{arg}` is a {x.layout} tensor; these variants multiply dense tensors: "
+                            f"convert it with .to_dense() first")
     sa, sb = tuple(a.shape), tuple(b.shape)
     for arg, s in (("a", sa), ("b", sb)):
         if len(s) != 2:
@@ -259,13 +263,17 @@ def _as_arrays(a,          # left operand, (m, k)
                name: str,  # the caller's name, for the error messages
               ) -> tuple:  # (a, b, (m, k, n)), NumPy arrays of one float dtype
     "Check `a` and `b`; return them as NumPy float32 or float64 arrays of one dtype (tensors viewed, not copied)."
+    # The common cases first, with as few Python steps as possible (they cost microseconds, on products that take
+    # tens): two NumPy arrays, or two CPU tensors viewed as arrays. `.numpy()` refuses what it cannot view (a GPU
+    # tensor, one that requires grad, a lazily conjugated or negated one), and those take the general path below.
+    x, y = a, b
+    if type(a) is type(b) is torch.Tensor:
+        try: x, y = a.numpy(), b.numpy()
+        except (RuntimeError, TypeError): pass
+    if (type(x) is type(y) is np.ndarray and x.ndim == y.ndim == 2 and x.shape[1] == y.shape[0] and x.dtype == y.dtype
+            and x.dtype.char in "fd" and x.dtype.isnative and min(x.strides + y.strides) >= 0):
+        return x, y, (*x.shape, y.shape[1])
     mkn = check_matmul_args(a, b, name)
-    # the common cases first, fast: two NumPy arrays or two plain CPU tensors of one float dtype, nothing to convert
-    if (type(a) is type(b) is np.ndarray and a.dtype == b.dtype and a.dtype.char in "fd" and a.dtype.isnative
-            and b.dtype.isnative and min(a.strides + b.strides) >= 0): return a, b, mkn
-    if (type(a) is type(b) is torch.Tensor and a.dtype == b.dtype and a.dtype in _FLOATS and a.is_cpu and b.is_cpu
-            and not (a.requires_grad or b.requires_grad or a.is_conj() or b.is_conj() or a.is_neg() or b.is_neg())):
-        return a.numpy(), b.numpy(), mkn
     a, b = _to_tensor(a, "a", name), _to_tensor(b, "b", name)
     dt = _result_dtype(a, b, name, _FLOATS)
     a, b = (x.detach().cpu().to(dt).resolve_conj().resolve_neg().numpy() for x in (a, b))
@@ -333,6 +341,27 @@ class _Vec:
                 else context.cast(builder, a, t, types.int64) for a, t in zip(args, sig.args)]
 
 # %% ../nbs/01_matmul.ipynb #new_micro_kernel
+def _block_code(builder, v, nv, mr, kc, a0, ia, rsa, csa, b0, ib, rsb, c0, ic, rsc, beta):
+    "Emit the code of the micro-kernel (see `_make_micro_kernel`) for a block of `mr` rows by `nv` vectors of columns."
+    a_rows = [v.at(v.at(a0, ia), builder.mul(rsa, v.int(r))) for r in range(mr)]
+    c_vecs = [[(v.at(v.at(c0, ic), builder.mul(rsc, v.int(r))), j * v.lanes) for j in range(nv)] for r in range(mr)]
+    acc = [[cgutils.alloca_once(builder, v.t) for j in range(nv)] for r in range(mr)]   # LLVM keeps these in registers
+    for r in range(mr):
+        v.prefetch(v.at(*c_vecs[r][0]))                                   # start fetching the block of C ...
+        for j in range(nv): builder.store(ir.Constant(v.t, None), acc[r][j])
+    with cgutils.for_range(builder, kc) as loop:                         # for p in range(kc):
+        b_row = v.at(v.at(b0, ib), builder.mul(loop.index, rsb))
+        b = [v.load(b_row, j * v.lanes) for j in range(nv)]               # nv vectors of row p of B
+        pa = builder.mul(loop.index, csa)
+        for r in range(mr):
+            a = v.splat(builder.load(v.at(a_rows[r], pa)))                # A[r, p] in every lane
+            for j in range(nv): builder.store(v.fma(a, b[j], builder.load(acc[r][j])), acc[r][j])
+    with builder.if_then(builder.icmp_signed("!=", beta, v.int(0))):     # ... which is only needed now
+        for r in range(mr):
+            for j in range(nv): builder.store(builder.fadd(builder.load(acc[r][j]), v.load(*c_vecs[r][j])), acc[r][j])
+    for r in range(mr):
+        for j in range(nv): v.store(builder.load(acc[r][j]), *c_vecs[r][j])
+
 def _make_micro_kernel(nv: int):  # vector registers per row of the block: 2 (the main kernel) or 1 (narrow edges)
     "An intrinsic computing an _MR x (nv vectors) block of C, kept in registers for the whole k loop."
     @intrinsic
@@ -340,31 +369,31 @@ def _make_micro_kernel(nv: int):  # vector registers per row of the block: 2 (th
         "C[ic + r*rsc + j] = sum over p < kc of A[ia + r*rsa + p*csa] * B[ib + p*rsb + j] (+ the old C if beta), r < _MR, j < nv*lanes."
         if not _Vec.ok(A, B, C): return None
         def codegen(context, builder, sig, args):
-            v = _Vec(context, builder, sig.args[1].dtype)
-            kc, a0, ia, rsa, csa, b0, ib, rsb, c0, ic, rsc, beta = _Vec.args(context, builder, sig, args)
-            a_rows = [v.at(v.at(a0, ia), builder.mul(rsa, v.int(r))) for r in range(_MR)]
-            c_vecs = [[(v.at(v.at(c0, ic), builder.mul(rsc, v.int(r))), j * v.lanes) for j in range(nv)] for r in range(_MR)]
-            acc = [[cgutils.alloca_once(builder, v.t) for j in range(nv)] for r in range(_MR)]   # LLVM keeps these in registers
-            for r in range(_MR):
-                v.prefetch(v.at(*c_vecs[r][0]))                                   # start fetching the block of C ...
-                for j in range(nv): builder.store(ir.Constant(v.t, None), acc[r][j])
-            with cgutils.for_range(builder, kc) as loop:                         # for p in range(kc):
-                b_row = v.at(v.at(b0, ib), builder.mul(loop.index, rsb))
-                b = [v.load(b_row, j * v.lanes) for j in range(nv)]               # nv vectors of row p of B
-                pa = builder.mul(loop.index, csa)
-                for r in range(_MR):
-                    a = v.splat(builder.load(v.at(a_rows[r], pa)))                # A[r, p] in every lane
-                    for j in range(nv): builder.store(v.fma(a, b[j], builder.load(acc[r][j])), acc[r][j])
-            with builder.if_then(builder.icmp_signed("!=", beta, v.int(0))):     # ... which is only needed now
-                for r in range(_MR):
-                    for j in range(nv): builder.store(builder.fadd(builder.load(acc[r][j]), v.load(*c_vecs[r][j])), acc[r][j])
-            for r in range(_MR):
-                for j in range(nv): v.store(builder.load(acc[r][j]), *c_vecs[r][j])
+            _block_code(builder, _Vec(context, builder, sig.args[1].dtype), nv, _MR, *_Vec.args(context, builder, sig, args))
             return context.get_dummy_value()
         return types.void(kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta), codegen
     return micro_kernel
 
 _micro_kernel, _micro_kernel_narrow = _make_micro_kernel(2), _make_micro_kernel(1)
+
+@intrinsic
+def _micro_kernel_short(typingctx, rows, kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta):
+    "`_micro_kernel` for a last block of 1 <= rows < _MR rows: it reads and writes only those rows of A and C."
+    if not _Vec.ok(A, B, C): return None
+    def codegen(context, builder, sig, args):
+        v = _Vec(context, builder, sig.args[2].dtype)
+        rows, *rest = _Vec.args(context, builder, sig, args)
+        done = builder.append_basic_block("done")
+        switch = builder.switch(rows, done)                               # one compiled block per number of rows
+        for mr in range(1, _MR):
+            case = builder.append_basic_block(f"rows{mr}")
+            switch.add_case(v.int(mr), case)
+            with builder.goto_block(case):
+                _block_code(builder, v, 2, mr, *rest)
+                builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+    return types.void(rows, kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta), codegen
 
 # %% ../nbs/01_matmul.ipynb #new_nr_of
 @intrinsic
@@ -460,12 +489,13 @@ def _dot(typingctx, npairs, A, ia, B, ib):
 @njit(**_OPT)
 def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp, dot_tail):
     """C[i0:i0+mb, j0:j0+nb] (+)= a block of A @ a packed block of B, one micro-kernel block at a time. Row panel ip
-    of A starts at A[ao + ip*aps], strides (rsa, csa); a partial last panel is packed, zero-padded, into Ae first.
-    Blocks that stick out of C are computed into `tmp` and only their inside is copied. With `dot_tail` (A read in
+    of A starts at A[ao + ip*aps], strides (rsa, csa). A last panel of fewer rows has its own kernels. Blocks that
+    are narrower than a panel are computed into `tmp` (from Ae, a zero-padded copy of a short row panel) and only
+    their inside is copied. With `dot_tail` (A read in
     place, row by row), a last panel of at most NR/4 columns, packed column by column, is done by dot products."""
     nr = _nr_of(C)
     n_ip, full = (mb + _MR - 1) // _MR, mb // _MR
-    if full < n_ip:
+    if full < n_ip and nb % nr:                                         # a short block of rows and a narrow panel
         Ae[:kb * _MR] = 0
         _copy_block(A, ao + full * aps, rsa, csa, Ae, 0, 1, _MR, mb - full * _MR, kb)
     for jp in range((nb + nr - 1) // nr):
@@ -480,15 +510,16 @@ def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp, 
                     C[c + j] = s + (C[c + j] if beta else 0)
             continue
         for ip in range(n_ip):
-            a, aoff, ars, acs = (A, ao + ip * aps, rsa, csa) if ip < full else (Ae, 0, 1, _MR)
-            if ip < full and cols == nr:
-                _micro_kernel(kb, a, aoff, ars, acs, Bp, bo, nr, C, (i0 + ip * _MR) * ldc + j0 + jp * nr, ldc, beta)
+            rows, c = min(_MR, mb - ip * _MR), (i0 + ip * _MR) * ldc + j0 + jp * nr
+            if cols == nr:                                              # a whole panel: straight into C
+                if rows == _MR: _micro_kernel(kb, A, ao + ip * aps, rsa, csa, Bp, bo, nr, C, c, ldc, beta)
+                else: _micro_kernel_short(rows, kb, A, ao + ip * aps, rsa, csa, Bp, bo, nr, C, c, ldc, beta)
                 continue
+            a, aoff, ars, acs = (A, ao + ip * aps, rsa, csa) if rows == _MR else (Ae, 0, 1, _MR)
             if cols <= nr // 2: _micro_kernel_narrow(kb, a, aoff, ars, acs, Bp, bo, nr, tmp, 0, nr, 0)
             else: _micro_kernel(kb, a, aoff, ars, acs, Bp, bo, nr, tmp, 0, nr, 0)
-            for r in range(min(_MR, mb - ip * _MR)):
-                c = (i0 + ip * _MR + r) * ldc + j0 + jp * nr
-                for j in range(cols): C[c + j] = tmp[r * nr + j] + (C[c + j] if beta else 0)
+            for r in range(rows):
+                for j in range(cols): C[c + r * ldc + j] = tmp[r * nr + j] + (C[c + r * ldc + j] if beta else 0)
 
 # %% ../nbs/01_matmul.ipynb #new_gemm_rows
 @njit(**_OPT)
@@ -582,18 +613,59 @@ def _plan(m, k, n, rsa, csa, rsb, csb, mc, kc, nc, nr):
 
 # %% ../nbs/01_matmul.ipynb #new_matmul_1t
 @njit(**_OPT)
-def _matmul_1t(A, rsa, csa, B, rsb, csb, m, k, n, mc, kc, nc):
-    "C = A @ B (flat arrays with strides) on this thread, on the path `_plan` picks: a 2-D row-major C."
-    C = np.empty(m * n, A.dtype)
+def _matmul_1t(A, rsa, csa, B, rsb, csb, C, m, k, n, mc, kc, nc):
+    "C = A @ B on this thread: flat arrays with strides, C row-major (m x n), on the path `_plan` picks."
     if m < 4 and csb == 1:
         _gemv_rows(A, rsa, csa, B, rsb, C, m, k, n)
-        return C.reshape(m, n)
+        return
     flip, mc, kc, nc, direct_a = _plan(m, k, n, rsa, csa, rsb, csb, mc, kc, nc, _nr_of(C))
     if not flip:
         _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, 0, m, mc, kc, nc, direct_a)
-        return C.reshape(m, n)
-    _gemm_rows(B, csb, rsb, A, csa, rsa, C, k, m, 0, n, mc, kc, nc, direct_a)
-    return np.ascontiguousarray(C.reshape(n, m).T)
+        return
+    Ct = np.empty(m * n, C.dtype)                                   # C.T, row-major: (n x m)
+    _gemm_rows(B, csb, rsb, A, csa, rsa, Ct, k, m, 0, n, mc, kc, nc, direct_a)
+    _copy_block(Ct, 0, 1, m, C, 0, n, 1, m, n)
+
+# %% ../nbs/01_matmul.ipynb #new_view
+@intrinsic
+def _view(typingctx, like, address, size):
+    "A 1-D array of `like`'s dtype over `size` elements at `address`: memory that a tensor owns and keeps alive."
+    arr = types.Array(like.dtype, 1, "C")
+    def codegen(context, builder, sig, args):
+        _, address, size = args
+        elem = context.get_data_type(like.dtype)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(elem))
+        view = context.make_array(arr)(context, builder)
+        populate_array(view, data=builder.inttoptr(address, elem.as_pointer()), shape=cgutils.pack_array(builder, [size]),
+                       strides=cgutils.pack_array(builder, [itemsize]), itemsize=itemsize, meminfo=None)
+        return view._getvalue()
+    return arr(like, types.intp, types.intp), codegen
+
+@njit(**_OPT)
+def _matmul_1t_at(like, pa, rsa, csa, pb, rsb, csb, pc, m, k, n, mc, kc, nc):
+    "`_matmul_1t` on the memory at addresses `pa`, `pb` and `pc` (A, B and a row-major C), of `like`'s dtype."
+    _matmul_1t(_view(like, pa, m * k), rsa, csa, _view(like, pb, k * n), rsb, csb, _view(like, pc, m * n), m, k, n, mc, kc, nc)
+
+# %% ../nbs/01_matmul.ipynb #new_tiled_tensors
+_LIKE = {torch.float32: np.empty(0, np.float32), torch.float64: np.empty(0, np.float64)}   # each dtype, for _matmul_1t_at
+
+def _tiled_tensors(a: torch.Tensor,  # (m, k)
+                   b: torch.Tensor,  # (k, n)
+                   mc: int, kc: int, nc: int,  # checked block sizes (kc=0: automatic)
+                  ) -> torch.Tensor | None:     # a @ b, or None if this path does not apply
+    "`matmul_tiled` of two plain CPU float tensors on one thread, straight from their memory; None if it does not apply."
+    like = _LIKE.get(a.dtype)
+    if (like is None or b.dtype is not a.dtype or not (a.is_cpu and b.is_cpu) or a.layout is not torch.strided
+            or b.layout is not torch.strided or a.ndim != 2 or b.ndim != 2 or a.is_neg() or b.is_neg()): return None
+    (m, k), (kb, n) = a.shape, b.shape
+    if kb != k or not (m and k and n) or (m >= 4 and 2 * m * k * n >= _PARALLEL_FLOP and numba.get_num_threads() > 1):
+        return None
+    sa = (k, 1) if a.is_contiguous() else (1, m) if a.T.is_contiguous() else None   # (row, column) strides
+    sb = (n, 1) if b.is_contiguous() else (1, k) if b.T.is_contiguous() else None
+    if sa is None or sb is None: return None
+    out = a.new_empty(m, n)
+    _matmul_1t_at(like, a.data_ptr(), *sa, b.data_ptr(), *sb, out.data_ptr(), m, k, n, mc, kc, nc)
+    return out
 
 # %% ../nbs/01_matmul.ipynb #new_matmul_tiled
 def matmul_tiled(a,              # (m, k) tensor or NumPy array, float32 or float64
@@ -607,11 +679,14 @@ def matmul_tiled(a,              # (m, k) tensor or NumPy array, float32 or floa
     if not (type(mc) is int and type(nc) is int and mc > 0 and nc > 0 and (kc is None or type(kc) is int and kc > 0)):
         for arg, v in (("mc", mc), ("kc", 1 if kc is None else kc), ("nc", nc)): _check_int(name, arg, v, 1)
     if mc % _MR: raise ValueError(f"{name}: mc must be a multiple of {_MR} (the rows of the micro-kernel's block), got mc={mc}")
+    if type(a) is type(b) is torch.Tensor and (out := _tiled_tensors(a, b, mc, kc or 0, nc)) is not None: return out
     a_, b_, (m, k, n) = _as_arrays(a, b, name)
     if not (m and k and n): return _like(np.zeros((m, n), a_.dtype), a, b)
     (A, rsa, csa), (B, rsb, csb) = _flat(a_), _flat(b_)
     if m < 4 or 2 * m * k * n < _PARALLEL_FLOP or numba.get_num_threads() == 1:
-        return _like(_matmul_1t(A, rsa, csa, B, rsb, csb, m, k, n, mc, kc or 0, nc), a, b)
+        C = np.empty(m * n, a_.dtype)
+        _matmul_1t(A, rsa, csa, B, rsb, csb, C, m, k, n, mc, kc or 0, nc)
+        return _like(C.reshape(m, n), a, b)
     flip, mc, kc, nc, direct_a = _plan(m, k, n, rsa, csa, rsb, csb, mc, kc or 0, nc, 2 * _VBYTES // a_.itemsize)
     if flip: (A, rsa, csa), (B, rsb, csb), m, n = (B, csb, rsb), (A, csa, rsa), n, m
     C = np.empty(m * n, a_.dtype)

@@ -217,6 +217,46 @@ def test_tiled_narrow_column_tail(m, k, n, kc, dtype):
     close(mm.matmul_tiled(a, b, kc=kc), a, b)
 
 
+@pytest.mark.parametrize("m", [127, 128, 129, 130, 131, 133, 134])   # m % 6: 1, 2, 3, 4, 5, 1, 2
+@pytest.mark.parametrize("k, n", [(40, 32), (300, 250)])             # A read in place; A packed (k*n > _DIRECT)
+def test_tiled_short_last_row_block(m, k, n):
+    "A last block of 1 to 5 rows goes to its own kernels: straight into C for whole panels, via a buffer for the tail."
+    g = torch.Generator().manual_seed(m * n)
+    a, b = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
+    close(mm.matmul_tiled(a, b), a, b)
+    close(mm.matmul_tiled(a, b, kc=16), a, b)                           # several depth blocks: C accumulates
+    close(torch.from_numpy(mm.matmul_tiled(a.numpy(), b.numpy())), a, b)  # NumPy in: the same kernels
+
+
+def test_tiled_tensor_fast_path_is_taken(monkeypatch):
+    "Plain CPU float tensors never go through the NumPy conversion; anything else still does, with the same answer."
+    a, b = torch.randn(9, 33), torch.randn(33, 20)
+    calls = []
+    real = mm._as_arrays
+    monkeypatch.setattr(mm, "_as_arrays", lambda *args: calls.append(1) or real(*args))
+    for x, y in ((a, b), (a.T.contiguous().T, b), (a, b.T.contiguous().T), (a.double(), b.double()),
+                 (a.requires_grad_(False), torch.ones(33, 1).T.contiguous().T.expand(33, 1))):
+        close(mm.matmul_tiled(x, y), x, y)
+    assert calls == [], "a plain CPU tensor product went through _as_arrays"
+    for x, y in ((a[:, ::2], b[::2]), (a, b.double()), (a, torch.ones(33, 1).expand(33, 20)),
+                 (torch.randn(9, 33, dtype=torch.complex64).conj().imag, b)):
+        out = mm.matmul_tiled(x, y)
+        want = x.resolve_neg().double() @ y.double()
+        assert torch.allclose(torch.as_tensor(out).double(), want, atol=1e-4), (x.stride(), x.dtype, y.dtype)
+    assert len(calls) == 4
+    with pytest.raises(TypeError, match=r"`a` is a torch.sparse_coo tensor.*\.to_dense\(\)"): mm.matmul_tiled(a.to_sparse(), b)
+
+
+def test_tiled_tensor_result_is_fresh_and_inputs_unchanged():
+    "The result owns new memory of the inputs' dtype; the inputs (read through their addresses) are not written."
+    a, b = torch.randn(64, 784), torch.randn(784, 50)
+    a0, b0 = a.clone(), b.clone()
+    out = mm.matmul_tiled(a, b)
+    assert out.dtype == torch.float32 and out.shape == (64, 50) and out.is_contiguous() and not out.requires_grad
+    assert out.data_ptr() not in (a.data_ptr(), b.data_ptr()) and torch.equal(a, a0) and torch.equal(b, b0)
+    assert not mm.matmul_tiled(a.requires_grad_(), b).requires_grad
+
+
 @pytest.mark.parametrize("blocks, exc, words", [
     (dict(mc=4), ValueError, "mc must be a multiple of 6"), (dict(mc=0), ValueError, "`mc` must be an integer >= 1"),
     (dict(kc=-5), ValueError, "`kc`"), (dict(nc=2.5), TypeError, "`nc`"), (dict(nc=math.inf), TypeError, "`nc`"),
