@@ -376,6 +376,18 @@ def _make_micro_kernel(nv: int):  # vector registers per row of the block: 2 (th
 
 _micro_kernel, _micro_kernel_narrow = _make_micro_kernel(2), _make_micro_kernel(1)
 
+def _for_each_rows(builder, v, rows, counts, emit):
+    "Emit `emit(mr)` once for each count of rows `mr` in `counts`, behind a `switch` on the runtime value `rows`."
+    done = builder.append_basic_block("done")
+    switch = builder.switch(rows, done)
+    for mr in counts:
+        case = builder.append_basic_block(f"rows{mr}")
+        switch.add_case(v.int(mr), case)
+        with builder.goto_block(case):
+            emit(mr)
+            builder.branch(done)
+    builder.position_at_end(done)
+
 @intrinsic
 def _micro_kernel_short(typingctx, rows, kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta):
     "`_micro_kernel` for a last block of 1 <= rows < _MR rows: it reads and writes only those rows of A and C."
@@ -383,15 +395,7 @@ def _micro_kernel_short(typingctx, rows, kc, A, ia, rsa, csa, B, ib, rsb, C, ic,
     def codegen(context, builder, sig, args):
         v = _Vec(context, builder, sig.args[2].dtype)
         rows, *rest = _Vec.args(context, builder, sig, args)
-        done = builder.append_basic_block("done")
-        switch = builder.switch(rows, done)                               # one compiled block per number of rows
-        for mr in range(1, _MR):
-            case = builder.append_basic_block(f"rows{mr}")
-            switch.add_case(v.int(mr), case)
-            with builder.goto_block(case):
-                _block_code(builder, v, 2, mr, *rest)
-                builder.branch(done)
-        builder.position_at_end(done)
+        _for_each_rows(builder, v, rows, range(1, _MR), lambda mr: _block_code(builder, v, 2, mr, *rest))
         return context.get_dummy_value()
     return types.void(rows, kc, A, ia, rsa, csa, B, ib, rsb, C, ic, rsc, beta), codegen
 
@@ -420,17 +424,24 @@ def _copy2d(typingctx, src, s0, srs, scs, dst, d0, drs, dcs, rows, cols):
 
 # %% ../nbs/01_matmul.ipynb #new_copy_rows
 @intrinsic
-def _copy_rows(typingctx, src, s0, srs, dst, d0, rows):
-    "dst[d0 + i*NR : d0 + (i+1)*NR] = src[s0 + i*srs : s0 + i*srs + NR] for i < rows: two vector loads and stores a row."
+def _copy_rows(typingctx, src, s0, srs, dst, d0, rows, cols):
+    """dst[d0 + i*NR + j] = src[s0 + i*srs + j] if j < cols else 0, for i < rows, j < NR: two vector loads, two
+    selects (which zero the lanes from `cols` on) and two stores a row. It reads NR numbers a row even when cols < NR."""
     if not _Vec.ok(src, dst): return None
     def codegen(context, builder, sig, args):
         v = _Vec(context, builder, sig.args[0].dtype)
-        sp, s0, srs, dp, d0, rows = _Vec.args(context, builder, sig, args)
+        sp, s0, srs, dp, d0, rows, cols = _Vec.args(context, builder, sig, args)
+        i64v = ir.VectorType(v.i64, v.lanes)
+        i32, undef = ir.IntType(32), ir.Constant(i64v, ir.Undefined)
+        cols_v = builder.shuffle_vector(builder.insert_element(undef, cols, ir.Constant(i32, 0)), undef,
+                                        ir.Constant(ir.VectorType(i32, v.lanes), [0] * v.lanes))      # cols in every lane
+        keep = [builder.icmp_signed("<", ir.Constant(i64v, [j * v.lanes + u for u in range(v.lanes)]), cols_v)
+                for j in range(2)]                                    # lane u of vector j is kept if j*lanes + u < cols
         with cgutils.for_range(builder, rows) as i:
             s_row, d_row = v.at(v.at(sp, s0), builder.mul(i.index, srs)), v.at(v.at(dp, d0), builder.mul(i.index, v.int(2 * v.lanes)))
-            for j in range(2): v.store(v.load(s_row, j * v.lanes), d_row, j * v.lanes)
+            for j in range(2): v.store(builder.select(keep[j], v.load(s_row, j * v.lanes), ir.Constant(v.t, None)), d_row, j * v.lanes)
         return context.get_dummy_value()
-    return types.void(src, s0, srs, dst, d0, rows), codegen
+    return types.void(src, s0, srs, dst, d0, rows, cols), codegen
 
 # %% ../nbs/01_matmul.ipynb #new_copy
 @njit(**_OPT)
@@ -455,71 +466,81 @@ def _pack_b(B, rsb, csb, p0, kb, j0, nb, Bp, dot_tail):
     zero-padded. With `dot_tail`, a last panel of at most NR/4 columns is stored column by column instead."""
     nr = _nr_of(B)
     for jp in range((nb + nr - 1) // nr):
-        cols, base = min(nr, nb - jp * nr), jp * kb * nr
-        if cols == nr and csb == 1: _copy_rows(B, p0 * rsb + j0 + jp * nr, rsb, Bp, base, kb)   # whole vectors
-        elif dot_tail and cols <= nr // 4:                          # Bp[base + j*kb + p] = B[p0 + p, j0 + jp*NR + j]
-            _copy_block(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, 1, kb, kb, cols)
+        cols, base, src = min(nr, nb - jp * nr), jp * kb * nr, p0 * rsb + (j0 + jp * nr) * csb
+        if dot_tail and cols <= nr // 4:                            # Bp[base + j*kb + p] = B[p0 + p, j0 + jp*NR + j]
+            _copy_block(B, src, rsb, csb, Bp, base, 1, kb, kb, cols)
+        elif csb == 1:                                              # whole vectors, the lanes past `cols` zeroed
+            safe = kb if cols == nr else max(0, min(kb, (B.size - nr - src) // rsb + 1))   # rows read NR wide inside B
+            _copy_rows(B, src, rsb, Bp, base, safe, cols)
+            if safe < kb:                                           # the last rows of B: number by number
+                Bp[base + safe * nr:base + kb * nr] = 0
+                _copy_block(B, src + safe * rsb, rsb, 1, Bp, base + safe * nr, nr, 1, kb - safe, cols)
         else:
             if cols < nr: Bp[base:base + kb * nr] = 0               # padded columns: zeros
-            _copy_block(B, p0 * rsb + (j0 + jp * nr) * csb, rsb, csb, Bp, base, nr, 1, kb, cols)
+            _copy_block(B, src, rsb, csb, Bp, base, nr, 1, kb, cols)
 
 # %% ../nbs/01_matmul.ipynb #new_dot
+def _dots_code(builder, v, mr, kc, a0, ia, rsa, b0, ib, c0, ic, rsc, beta):
+    "Emit the code of `_dot_kernel` for `mr` rows of A."
+    pa, pb = [v.at(v.at(a0, ia), builder.mul(rsa, v.int(r))) for r in range(mr)], v.at(b0, ib)
+    acc = [[cgutils.alloca_once_value(builder, ir.Constant(v.t, None)) for u in range(2)] for r in range(mr)]
+    with cgutils.for_range(builder, builder.sdiv(kc, v.int(2 * v.lanes))) as loop:     # pairs of vectors along k
+        p = builder.mul(loop.index, v.int(2 * v.lanes))
+        for u in range(2):
+            off = builder.add(p, v.int(u * v.lanes))
+            b = v.load(pb, off)                                          # one vector of the column, for every row
+            for r in range(mr): builder.store(v.fma(v.load(pa[r], off), b, builder.load(acc[r][u])), acc[r][u])
+    total = []
+    for r in range(mr):                                                  # add up the lanes of each row's accumulators
+        x = builder.fadd(builder.load(acc[r][0]), builder.load(acc[r][1]))
+        t = builder.extract_element(x, ir.Constant(ir.IntType(32), 0))
+        for i in range(1, v.lanes): t = builder.fadd(t, builder.extract_element(x, ir.Constant(ir.IntType(32), i)))
+        total.append(cgutils.alloca_once_value(builder, t))
+    kv = builder.mul(builder.sdiv(kc, v.int(2 * v.lanes)), v.int(2 * v.lanes))
+    with cgutils.for_range_slice(builder, kv, kc, v.int(1)) as (p, _):   # the last kc % (2 lanes) steps, one by one
+        b = builder.load(v.at(pb, p))
+        for r in range(mr): builder.store(builder.fadd(builder.load(total[r]), builder.fmul(builder.load(v.at(pa[r], p)), b)), total[r])
+    for r in range(mr):
+        c = v.at(v.at(c0, ic), builder.mul(rsc, v.int(r)))
+        with builder.if_then(builder.icmp_signed("!=", beta, v.int(0))):
+            builder.store(builder.fadd(builder.load(total[r]), builder.load(c)), total[r])
+        builder.store(builder.load(total[r]), c)
+
 @intrinsic
-def _dot(typingctx, npairs, A, ia, B, ib):
-    "The sum of A[ia + p] * B[ib + p] for p < npairs * 2 * lanes: two vector accumulators, added up at the end."
-    if not _Vec.ok(A, B): return None
+def _dot_kernel(typingctx, rows, kc, A, ia, rsa, B, ib, C, ic, rsc, beta):
+    "C[ic + r*rsc] = sum over p < kc of A[ia + r*rsa + p] * B[ib + p] (+ the old C if beta), for r < rows <= _MR."
+    if not _Vec.ok(A, B, C): return None
     def codegen(context, builder, sig, args):
-        v = _Vec(context, builder, sig.args[1].dtype)
-        npairs, a0, ia, b0, ib = _Vec.args(context, builder, sig, args)
-        pa, pb = v.at(a0, ia), v.at(b0, ib)
-        acc = [cgutils.alloca_once_value(builder, ir.Constant(v.t, None)) for u in range(2)]
-        with cgutils.for_range(builder, npairs) as loop:
-            p = builder.mul(loop.index, v.int(2 * v.lanes))
-            for u in range(2):
-                off = builder.add(p, v.int(u * v.lanes))
-                builder.store(v.fma(v.load(pa, off), v.load(pb, off), builder.load(acc[u])), acc[u])
-        s = builder.fadd(builder.load(acc[0]), builder.load(acc[1]))
-        lane = lambda i: builder.extract_element(s, ir.Constant(ir.IntType(32), i))
-        total = lane(0)
-        for i in range(1, v.lanes): total = builder.fadd(total, lane(i))
-        return total
-    return A.dtype(npairs, A, ia, B, ib), codegen
+        v = _Vec(context, builder, sig.args[2].dtype)
+        rows, *rest = _Vec.args(context, builder, sig, args)
+        _for_each_rows(builder, v, rows, range(1, _MR + 1), lambda mr: _dots_code(builder, v, mr, *rest))
+        return context.get_dummy_value()
+    return types.void(rows, kc, A, ia, rsa, B, ib, C, ic, rsc, beta), codegen
 
 # %% ../nbs/01_matmul.ipynb #new_macro
 @njit(**_OPT)
-def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, Ae, tmp, dot_tail):
+def _macro(A, ao, aps, rsa, csa, Bp, mb, nb, kb, C, ldc, i0, j0, beta, tmp, dot_tail):
     """C[i0:i0+mb, j0:j0+nb] (+)= a block of A @ a packed block of B, one micro-kernel block at a time. Row panel ip
-    of A starts at A[ao + ip*aps], strides (rsa, csa). A last panel of fewer rows has its own kernels. Blocks that
-    are narrower than a panel are computed into `tmp` (from Ae, a zero-padded copy of a short row panel) and only
-    their inside is copied. With `dot_tail` (A read in
+    of A starts at A[ao + ip*aps], strides (rsa, csa); a last panel of fewer rows has its own kernels. Blocks that
+    are narrower than a panel are computed into `tmp` and only their inside is copied. With `dot_tail` (A read in
     place, row by row), a last panel of at most NR/4 columns, packed column by column, is done by dot products."""
     nr = _nr_of(C)
-    n_ip, full = (mb + _MR - 1) // _MR, mb // _MR
-    if full < n_ip and nb % nr:                                         # a short block of rows and a narrow panel
-        Ae[:kb * _MR] = 0
-        _copy_block(A, ao + full * aps, rsa, csa, Ae, 0, 1, _MR, mb - full * _MR, kb)
     for jp in range((nb + nr - 1) // nr):
         cols, bo = min(nr, nb - jp * nr), jp * kb * nr
-        if dot_tail and cols <= nr // 4:
-            kv = kb // nr * nr                                          # the part _dot does, in pairs of vectors
-            for i in range(mb):
-                a, c = ao + i * rsa, (i0 + i) * ldc + j0 + jp * nr
+        if dot_tail and cols <= nr // 4:                                # dot products, up to _MR rows of A at once
+            for i in range(0, mb, _MR):
                 for j in range(cols):
-                    s = _dot(kb // nr, A, a, Bp, bo + j * kb)
-                    for p in range(kv, kb): s += A[a + p] * Bp[bo + j * kb + p]
-                    C[c + j] = s + (C[c + j] if beta else 0)
+                    _dot_kernel(min(_MR, mb - i), kb, A, ao + i * rsa, rsa, Bp, bo + j * kb, C, (i0 + i) * ldc + j0 + jp * nr + j, ldc, beta)
             continue
-        for ip in range(n_ip):
-            rows, c = min(_MR, mb - ip * _MR), (i0 + ip * _MR) * ldc + j0 + jp * nr
-            if cols == nr:                                              # a whole panel: straight into C
-                if rows == _MR: _micro_kernel(kb, A, ao + ip * aps, rsa, csa, Bp, bo, nr, C, c, ldc, beta)
-                else: _micro_kernel_short(rows, kb, A, ao + ip * aps, rsa, csa, Bp, bo, nr, C, c, ldc, beta)
-                continue
-            a, aoff, ars, acs = (A, ao + ip * aps, rsa, csa) if rows == _MR else (Ae, 0, 1, _MR)
-            if cols <= nr // 2: _micro_kernel_narrow(kb, a, aoff, ars, acs, Bp, bo, nr, tmp, 0, nr, 0)
-            else: _micro_kernel(kb, a, aoff, ars, acs, Bp, bo, nr, tmp, 0, nr, 0)
-            for r in range(rows):
-                for j in range(cols): C[c + r * ldc + j] = tmp[r * nr + j] + (C[c + r * ldc + j] if beta else 0)
+        for ip in range((mb + _MR - 1) // _MR):
+            rows, a, c = min(_MR, mb - ip * _MR), ao + ip * aps, (i0 + ip * _MR) * ldc + j0 + jp * nr
+            out, oc, ldo, b = (C, c, ldc, beta) if cols == nr else (tmp, 0, nr, 0)   # a whole panel: straight into C
+            if rows < _MR: _micro_kernel_short(rows, kb, A, a, rsa, csa, Bp, bo, nr, out, oc, ldo, b)
+            elif cols <= nr // 2: _micro_kernel_narrow(kb, A, a, rsa, csa, Bp, bo, nr, out, oc, ldo, b)
+            else: _micro_kernel(kb, A, a, rsa, csa, Bp, bo, nr, out, oc, ldo, b)
+            if cols < nr:
+                for r in range(rows):
+                    for j in range(cols): C[c + r * ldc + j] = tmp[r * nr + j] + (C[c + r * ldc + j] if beta else 0)
 
 # %% ../nbs/01_matmul.ipynb #new_gemm_rows
 @njit(**_OPT)
@@ -528,7 +549,6 @@ def _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, r0, r1, mc, kc, nc, direct_a):
     of nc, depth in blocks of kc (B packed once per block), rows of A in blocks of mc (packed unless `direct_a`)."""
     nr = _nr_of(C)
     Ap = np.empty(0 if direct_a else mc * kc, A.dtype)             # packed blocks of A (none if read in place)
-    Ae = np.empty(_MR * kc, A.dtype)
     Bp, tmp = np.empty(kc * ((min(nc, n) + nr - 1) // nr * nr), A.dtype), np.empty(_MR * nr, A.dtype)
     kc = (k + (k + kc - 1) // kc - 1) // ((k + kc - 1) // kc)      # equal depth blocks: no short last block
     dot_tail = direct_a and csa == 1                                # A read in place, row by row
@@ -540,10 +560,10 @@ def _gemm_rows(A, rsa, csa, B, rsb, csb, C, k, n, r0, r1, mc, kc, nc, direct_a):
             for i0 in range(r0, r1, mc):
                 mb = min(mc, r1 - i0)
                 if direct_a:
-                    _macro(A, i0 * rsa + p0 * csa, _MR * rsa, rsa, csa, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp, dot_tail)
+                    _macro(A, i0 * rsa + p0 * csa, _MR * rsa, rsa, csa, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, tmp, dot_tail)
                 else:
                     _pack_a(A, rsa, csa, i0, mb, p0, kb, Ap)
-                    _macro(Ap, 0, kb * _MR, 1, _MR, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, Ae, tmp, False)
+                    _macro(Ap, 0, kb * _MR, 1, _MR, Bp, mb, nb, kb, C, n, i0, j0, p0 > 0, tmp, False)
 
 # %% ../nbs/01_matmul.ipynb #new_axpy4
 @intrinsic
@@ -605,10 +625,11 @@ def _row_bands(work,          # work(r0, r1) computes rows r0:r1 of C
 def _plan(m, k, n, rsa, csa, rsb, csb, mc, kc, nc, nr):
     "(flip, mc, kc, nc, direct_a) for `(m, k) @ (k, n)`; `flip`: compute C.T = B.T @ A.T, and the rest is for that product."
     small = m * k <= _DIRECT and k * n <= _DIRECT                        # fits in the L2 cache: all of k in one block
-    flip = not small and -(-n // _MR) * -(-m // nr) < -(-m // _MR) * -(-n // nr)   # blocks of C, transposed or not
+    one_panel = n <= nr and (csa == 1 or rsa == 1)                       # B is one panel: A is used once, read in place
+    flip = not (small or one_panel) and -(-n // _MR) * -(-m // nr) < -(-m // _MR) * -(-n // nr)   # blocks of C
     if flip: m, n, rsa, csa = n, m, csb, rsb
-    kc = min(kc if kc > 0 else (k if small else 256), k)
-    direct_a = small and n <= _DIRECT_PANELS * nr and (csa == 1 or rsa == 1)    # few panels of B: A read in place
+    kc = min(kc if kc > 0 else (k if small or one_panel and k * nr <= _DIRECT else 256), k)
+    direct_a = (small and n <= _DIRECT_PANELS * nr or one_panel) and (csa == 1 or rsa == 1)   # A read in place
     return flip, min(mc, -(-m // _MR) * _MR), kc, min(nc, n), direct_a
 
 # %% ../nbs/01_matmul.ipynb #new_matmul_1t

@@ -228,6 +228,26 @@ def test_tiled_short_last_row_block(m, k, n):
     close(torch.from_numpy(mm.matmul_tiled(a.numpy(), b.numpy())), a, b)  # NumPy in: the same kernels
 
 
+@pytest.mark.parametrize("m, k, n", [(3000, 784, 10), (2003, 300, 16), (1001, 5000, 1), (997, 300, 3), (20, 40000, 7)])
+@pytest.mark.parametrize("layout", ["rows", "A.T"])
+def test_tiled_one_panel_of_b(m, k, n, layout):
+    "B at most 16 columns wide and A too big to be 'small': A read in place (never packed), no flip; n <= 4 by dot products."
+    g = torch.Generator().manual_seed(m + k + n)
+    a = torch.randn(k, m, generator=g).T if layout == "A.T" else torch.randn(m, k, generator=g)
+    b = torch.randn(k, n, generator=g)
+    close(mm.matmul_tiled(a, b), a, b)
+    close(mm.matmul_tiled(a.double(), b.double(), kc=96), a.double(), b.double())
+
+
+@pytest.mark.parametrize("k, n", [(1, 10), (2, 15), (5, 10), (40, 1), (33, 17)])
+def test_tiled_narrow_panel_at_the_end_of_b(k, n):
+    "A last panel narrower than 16 is packed 16 wide where that stays inside B, and number by number in B's last rows."
+    g = torch.Generator().manual_seed(k * n)
+    a, b = torch.randn(7, k, generator=g), torch.randn(k, n, generator=g)
+    close(mm.matmul_tiled(a, b), a, b)                                   # B's last row: 16 wide would pass its end
+    close(mm.matmul_tiled(a, b, kc=2), a, b)                             # and in each depth block of 2 rows
+
+
 def test_tiled_tensor_fast_path_is_taken(monkeypatch):
     "Plain CPU float tensors never go through the NumPy conversion; anything else still does, with the same answer."
     a, b = torch.randn(9, 33), torch.randn(33, 20)
