@@ -172,6 +172,7 @@ def time_interleaved(fs,                      # the functions to time (a list), 
                      min_turn: float = 2e-3,  # a fast function repeats its call until a turn lasts this long (s)
                      max_calls: int = 10_000, # but never more calls than this in one turn
                      pause: float = 0.0,      # seconds of (untimed) sleep before each turn, to let thread pools go idle
+                     clock=time.perf_counter, # the clock, in seconds: the wall clock, or e.g. time.thread_time
                     ) -> list:                # one `Timing` per function
     "Time each function of `fs` on `args` in `rounds` alternating rounds, after `warmup` calls; one `Timing` each."
     name = "time_interleaved"
@@ -182,15 +183,16 @@ def time_interleaved(fs,                      # the functions to time (a list), 
     for arg, v in (("min_turn", min_turn), ("pause", pause)):
         if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
             raise ValueError(f"{name}: `{arg}` must be a finite number of seconds >= 0, got {v!r}")
+    if not callable(clock): raise TypeError(f"{name}: `clock` must be a function returning seconds, e.g. time.thread_time; got {clock!r}")
     for f in fs:
         for _ in range(warmup): f(*args)
     calls = []                                      # calls per turn: enough to last min_turn
     for f in fs:
         n = 1
         while True:
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n): f(*args)
-            dt = time.perf_counter() - t0
+            dt = clock() - t0
             if dt >= min_turn or n >= max_calls: break
             n = min(max_calls, max(2 * n, int(n * min_turn / max(dt, 1e-9)) + 1))
         calls.append(n)
@@ -199,9 +201,9 @@ def time_interleaved(fs,                      # the functions to time (a list), 
         for i in [(r + j) % len(fs) for j in range(len(fs))]:   # the order rotates from round to round
             f, n = fs[i], calls[i]
             if pause: time.sleep(pause)
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n): f(*args)
-            times[i].append((time.perf_counter() - t0) / n)
+            times[i].append((clock() - t0) / n)
     return [Timing(ts) for ts in times]
 
 # %% ../nbs/01_matmul.ipynb #5f0c1a08
@@ -878,6 +880,7 @@ def _bench_size(size: tuple,      # (m, k, n, layout)
                 rounds: int,      # rounds of time_interleaved
                 seed: int,        # seed of the random inputs
                 threads: int,     # threads each library uses (already set)
+                min_turn: float,  # seconds a turn lasts at least
                ) -> list:         # one BenchRow per variant, then torch @
     "Time `variants` and `torch @` on one size, interleaved; one `BenchRow` each."
     m, k, n, layout = size
@@ -895,7 +898,8 @@ def _bench_size(size: tuple,      # (m, k, n, layout)
             raise RuntimeError(f"bench_matmul: {v} gives a wrong result at size {size}")
         run.append(v)
     pause = _POOL_PAUSE if threads > 1 else 0.0
-    timings = dict(zip(run, time_interleaved([MATMUL_VARIANTS[v] for v in run], a, b, rounds=rounds, warmup=0, pause=pause)))
+    timings = dict(zip(run, time_interleaved([MATMUL_VARIANTS[v] for v in run], a, b, rounds=rounds, warmup=0, min_turn=min_turn, pause=pause,
+                                            clock=time.thread_time if threads == 1 and "cuda" not in run else time.perf_counter)))
     t_ref = timings["torch @"]
     for v, t in timings.items():
         ratios = t.ratios(t_ref)
@@ -911,6 +915,7 @@ def bench_matmul(sizes=DEFAULT_SIZES,     # (m, k, n) or (m, k, n, "A.T") sizes
                  rounds: int = 7,         # rounds of alternating turns per size
                  seed: int = 0,           # seed of the random inputs
                  threads: int = 1,        # threads for both PyTorch and Numba during the benchmark
+                 min_turn: float = 0.02,  # a fast variant repeats its call until a turn lasts this long (s)
                 ) -> list:                # BenchRow per variant and size, in ladder order, torch @ last per size
     "Time every matmul variant on each size against `torch @`, interleaved in one run; a list of `BenchRow`."
     name = "bench_matmul"
@@ -918,9 +923,11 @@ def bench_matmul(sizes=DEFAULT_SIZES,     # (m, k, n) or (m, k, n, "A.T") sizes
     if dtype not in _FLOATS: raise ValueError(f"{name}: `dtype` must be torch.float32 or torch.float64, got {dtype!r}")
     _check_int(name, "rounds", rounds, 1); _check_int(name, "seed", seed, 0)
     _check_int(name, "threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+    if isinstance(min_turn, bool) or not (isinstance(min_turn, (int, float)) and 0 <= min_turn <= 10):
+        raise ValueError(f"{name}: `min_turn` must be a number of seconds from 0 to 10, got {min_turn!r}")
     saved = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(threads); numba.set_num_threads(threads)
-    try: return [r for size in sizes for r in _bench_size(size, variants, dtype, rounds, seed, threads)]
+    try: return [r for size in sizes for r in _bench_size(size, variants, dtype, rounds, seed, threads, min_turn)]
     finally: torch.set_num_threads(saved[0]); numba.set_num_threads(saved[1])
 
 # %% ../nbs/01_matmul.ipynb #15ec91de
